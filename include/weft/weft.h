@@ -1,0 +1,14 @@
+/* weft/weft.h — everything weft offers, in one include. */
+#ifndef WEFT_WEFT_H
+#define WEFT_WEFT_H
+
+#include "weft/version.h"
+#include "weft/core.h"
+#include "weft/thread.h"
+#include "weft/sync.h"
+#include "weft/chan.h"
+#include "weft/future.h"
+#include "weft/pool.h"
+#include "weft/executor.h"
+
+#endif /* WEFT_WEFT_H */

@@ -1,0 +1,35 @@
+/* src/core/error.c — names and messages generated from WEFT_ERRNO_MAP. */
+#include <string.h>
+#include "weft/core.h"
+
+const char *weft_strerror(int err) {
+  switch (err) {
+  case 0: return "success";
+#define WEFT__ERR_MSG(name, value, msg) case value: return msg;
+  WEFT_ERRNO_MAP(WEFT__ERR_MSG)
+#undef WEFT__ERR_MSG
+  default: break;
+  }
+  /* A negated errno that the table lacks: libc knows it. strerror is not
+   * guaranteed thread-safe, but glibc's returns static strings for known
+   * codes, which is the only case reached here. */
+  if (err < 0 && err > -4000) return strerror(-err);
+  return "unknown error";
+}
+
+const char *weft_err_name(int err) {
+  switch (err) {
+  case 0: return "OK";
+#define WEFT__ERR_NAME(name, value, msg) case value: return "WEFT_" #name;
+  WEFT_ERRNO_MAP(WEFT__ERR_NAME)
+#undef WEFT__ERR_NAME
+  default: return "WEFT_UNKNOWN";
+  }
+}
+
+const char *weft_version_string(void) {
+#define WEFT__STR2(x) #x
+#define WEFT__STR(x) WEFT__STR2(x)
+  return WEFT__STR(WEFT_VERSION_MAJOR) "." WEFT__STR(WEFT_VERSION_MINOR) "."
+         WEFT__STR(WEFT_VERSION_PATCH);
+}
