@@ -1,0 +1,42 @@
+/* tests/testutil.h — shared helpers for the cmocka test programs.
+ *
+ * WEFT_TEST_SCALE (set by tests/CMakeLists.txt: 1 in the normal build, 0.1
+ * under the sanitizers) scales stress sizes so that the three runs of
+ * `make test` stay short; scaled() never returns less than `min`. */
+#ifndef WEFT_TESTUTIL_H
+#define WEFT_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+static inline double test_scale(void) {
+  const char *s = getenv("WEFT_TEST_SCALE");
+  double v = s ? atof(s) : 1.0;
+  return v > 0 ? v : 1.0;
+}
+
+/* n scaled by WEFT_TEST_SCALE, at least min. */
+static inline size_t scaled(size_t n, size_t min) {
+  size_t v = (size_t)((double)n * test_scale());
+  return v < min ? min : v;
+}
+
+/* Asserts that a weft call returned `expect`, printing both codes' names. */
+#define assert_weft(expr, expect)                                               \
+  do {                                                                          \
+    int rc_ = (expr);                                                           \
+    int ex_ = (expect);                                                         \
+    if (rc_ != ex_) {                                                           \
+      print_error("%s returned %d (%s), expected %d (%s)\n", #expr, rc_,        \
+                  weft_err_name(rc_), ex_, weft_err_name(ex_));                 \
+      fail();                                                                   \
+    }                                                                           \
+  } while (0)
+
+#define assert_ok(expr) assert_weft((expr), 0)
+
+#endif /* WEFT_TESTUTIL_H */
