@@ -76,7 +76,9 @@ typedef struct weft_select_case {
  * starves. Waits up to timeout_ns (0 = poll, WEFT_FOREVER = no limit).
  * Returns 0 when a case fired, WEFT_ETIMEDOUT (or WEFT_EAGAIN for a poll)
  * when none did, WEFT_EINVAL for bad arguments (n == 0, NULL chan or item,
- * bad op). */
+ * bad op), WEFT_ENOMEM when a waiting select over many cases cannot
+ * allocate its listeners. (A SEND case on an unbounded channel that cannot
+ * grow fires with result WEFT_ENOMEM.) */
 int weft_select(weft_select_case *cases, size_t n, uint64_t timeout_ns, size_t *fired);
 
 #ifdef __cplusplus

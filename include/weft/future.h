@@ -64,11 +64,13 @@ void weft_future_release(weft_future *f);
 
 /* Waits until all are finished. 0, or WEFT_ETIMEDOUT. */
 int weft_future_wait_all(weft_future *const *fs, size_t n, uint64_t timeout_ns);
-/* Waits until at least one is finished; its index in *index.
- * 0, WEFT_ETIMEDOUT or WEFT_EINVAL (n == 0). */
+/* Waits until at least one is finished; its index in *index (the lowest
+ * index if several already are). 0, WEFT_ETIMEDOUT, WEFT_EINVAL (n == 0,
+ * NULL entries) or WEFT_ENOMEM (large n: the waiter needs n list nodes). */
 int weft_future_wait_any(weft_future *const *fs, size_t n, uint64_t timeout_ns, size_t *index);
 /* Waits until one fails or is cancelled (its index in *index, its code
- * returned) or all are done (returns 0, *index = n). WEFT_ETIMEDOUT. */
+ * returned) or all are done (returns 0, *index = n). WEFT_ETIMEDOUT,
+ * WEFT_EINVAL, WEFT_ENOMEM as wait_any. */
 int weft_future_wait_first_error(weft_future *const *fs, size_t n, uint64_t timeout_ns,
                                  size_t *index);
 
@@ -94,7 +96,8 @@ int weft_future_start(weft_future *f);
  * cancelled), an optional value of `size` bytes that the future now owns
  * (freed with value_free when the future is freed; NULL value_free = not
  * freed) and an optional message (copied). Wakes waiters, runs callbacks.
- * Errors: WEFT_EALREADY when already finished. */
+ * Errors: WEFT_EALREADY when already finished, WEFT_EINVAL (NULL f, code
+ * > 0); on error the future does not take ownership of value. */
 int weft_future_finish(weft_future *f, int code, void *value, size_t size,
                        void (*value_free)(void *), const char *message);
 

@@ -108,11 +108,13 @@ void weft_task_set_result(void *value, size_t size, void (*value_free)(void *));
 typedef struct weft_group {
   weft_pool *pool;
   struct weft_group *parent;
-  uint64_t pending;
+  uint64_t pending;          /* low 32 bits: unfinished children; high: waiters */
   int error;
   uint32_t cancelled;
   char *message;
-  void *reserved[2];
+  weft_future *future;       /* the enclosing submitted task's, for cancellation */
+  uint32_t cache;            /* cancellation state cached per cancel epoch */
+  uint32_t reserved;
 } weft_group;
 
 /* Prepares a group on pool p (NULL: see top). A group made inside a task is

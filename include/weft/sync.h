@@ -75,7 +75,9 @@ unsigned weft_sem_value(const weft_sem *s);
 
 /* ---- reusable barrier for a fixed number of parties ---- */
 typedef struct weft_barrier {
-  uint32_t parties, arrived, generation, broken;
+  weft_mutex lock;
+  uint32_t parties, count, broken;
+  void *waiters; /* the current generation's sleepers (src/sync/barrier.c) */
 } weft_barrier;
 /* Return value of a successful wait for exactly one thread per generation
  * (like PTHREAD_BARRIER_SERIAL_THREAD); the others get 0. */

@@ -10,11 +10,11 @@ const char *weft_strerror(int err) {
 #undef WEFT__ERR_MSG
   default: break;
   }
-  /* A negated errno that the table lacks: libc knows it. strerror is not
-   * guaranteed thread-safe, but glibc's returns static strings for known
-   * codes, which is the only case reached here. */
-  if (err < 0 && err > -4000) return strerror(-err);
-  return "unknown error";
+  /* A negated errno that the table lacks: libc may know it. strerror would
+   * format unknown numbers into a buffer that the next call overwrites;
+   * strerrordesc_np (glibc 2.32) returns static strings or NULL. */
+  const char *desc = err < 0 && err > -4000 ? strerrordesc_np(-err) : NULL;
+  return desc ? desc : "unknown error";
 }
 
 const char *weft_err_name(int err) {

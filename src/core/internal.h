@@ -24,6 +24,9 @@
 #define weft_exchange(p, v)      __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 #define weft_cas(p, expp, v) \
   __atomic_compare_exchange_n((p), (expp), (v), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+/* Note: gcc refuses fences under -fsanitize=thread (-Wtsan, an error with
+ * -Werror) and TSan does not model them; prefer seq_cst accesses on both
+ * sides of a store-then-load (Dekker) pair, as src/sync does. */
 #define weft_fence_seq_cst()     __atomic_thread_fence(__ATOMIC_SEQ_CST)
 
 /* A pause for spin loops: tells the CPU (and a hyper-thread sibling) that
@@ -49,6 +52,23 @@ void weft__futex_wake(uint32_t *addr, int n);
 /* The same for futexes in memory shared between processes. */
 int  weft__futex_wait_shared(uint32_t *addr, uint32_t expected, uint64_t deadline_ns);
 void weft__futex_wake_shared(uint32_t *addr, int n);
+
+/* ---- deadlines for pthread calls (src/core/time.c) ----
+ * Fills *ts with the absolute monotonic deadline_ns, or (realtime) with the
+ * CLOCK_REALTIME instant the same distance away — for pthread calls that
+ * only take realtime deadlines. */
+struct timespec;
+void weft__deadline_timespec(uint64_t deadline_ns, bool realtime, struct timespec *ts);
+
+/* ThreadSanitizer (gcc 12) intercepts pthread_timedjoin_np and
+ * pthread_rwlock_timed*lock but not their *clock* variants: a call it does
+ * not see leaves it with a wrong picture (a joined thread still "running",
+ * an unseen lock). TSan builds use the realtime variants instead. */
+#if defined(__SANITIZE_THREAD__)
+#define WEFT__TSAN 1
+#else
+#define WEFT__TSAN 0
+#endif
 
 /* Allocation aligned to a cache line, zeroed. NULL on failure. Free with free(). */
 void *weft__alloc_aligned(size_t size);

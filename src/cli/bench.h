@@ -1,0 +1,67 @@
+/* src/cli/bench.h — `weft bench`: what the benchmark files share.
+ *
+ * bench.c       the command: options, the table of benchmarks, peers, output
+ * bench_pool.c  B1–B4: fork-join, many tasks, data parallel, coarse scaling
+ * bench_sync.c  B5: channels, mutex, semaphore
+ *
+ * Every weft measurement and every peer runs the loop bodies of
+ * bench/common.h, so only the scheduling differs between rows. */
+#ifndef WEFT_CLI_BENCH_H
+#define WEFT_CLI_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../bench/common.h"
+
+/* Problem sizes; --quick and --smoke shrink them. */
+typedef struct bench_sizes {
+  int fib_n;             /* B1: fib(n) */
+  size_t tasks;          /* B2: tiny tasks for weft, OpenMP, oneTBB */
+  size_t py_tasks;       /* B2: through ThreadPoolExecutor (dask gets a tenth) */
+  size_t elems;          /* B3: array length */
+  unsigned task_us;      /* B4: compute per task, microseconds (64 tasks) */
+  size_t chan_items;     /* B5: items through a channel */
+  size_t lock_ops;       /* B5: lock/unlock pairs, sem post/wait pairs */
+} bench_sizes;
+
+typedef struct bench_ctx {
+  bench_sizes size;
+  int reps;              /* runs per measurement; the median is reported */
+  unsigned threads;      /* the "many threads" count (default 2) */
+  bool json;
+  bool markdown;         /* the table as Markdown */
+  char peer_dir[4200];   /* where peer_omp, peer_tbb, peer_python.py live */
+  wb_result *results;    /* everything measured, in order */
+  size_t nresults, cap;
+} bench_ctx;
+
+/* Records a measurement (and prints it at once in --json mode). */
+void bench_add(bench_ctx *c, wb_result r);
+/* Shorthand for bench_add of a weft-side measurement. */
+void bench_emit(bench_ctx *c, const char *bench, const char *kase, const char *impl,
+                int threads, double value, const char *unit, bool higher_better,
+                const char *check);
+/* "which benchmark is running" on stderr. */
+void bench_progress(const bench_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Runs a peer (peer_omp, peer_tbb, peer_python.py) for one benchmark and
+ * records its JSON lines. A missing or failing peer is reported on stderr
+ * as skipped; returns 0 either way so the run goes on. */
+int bench_peer(bench_ctx *c, const char *peer, const char *bench, uint64_t size,
+               unsigned threads);
+/* Adds a "speedup" row (time on 1 thread / time on c->threads) for each
+ * implementation that has both rows of bench/kase. */
+void bench_add_speedups(bench_ctx *c, const char *bench, const char *kase);
+/* Median over c->reps runs of fn(arg), after `warmup` untimed runs. */
+double bench_median(const bench_ctx *c, wb_run_fn fn, void *arg, int warmup);
+
+/* One function per benchmark; 0 or 1 (failure of weft itself). */
+int bench_b1_forkjoin(bench_ctx *c);
+int bench_b2_tasks(bench_ctx *c);
+int bench_b3_data(bench_ctx *c);
+int bench_b4_scaling(bench_ctx *c);
+int bench_b5_sync(bench_ctx *c);
+
+#endif /* WEFT_CLI_BENCH_H */

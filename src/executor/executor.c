@@ -1,0 +1,30 @@
+/* src/executor/executor.c — the public executor calls: argument checks, then
+ * dispatch through the kind's operations. */
+#include "executor/executor_internal.h"
+
+void weft_executor_destroy(weft_executor *ex) {
+  if (ex) ex->ops->destroy(ex);
+}
+
+const char *weft_executor_kind(const weft_executor *ex) {
+  return ex ? ex->ops->kind : "";
+}
+
+unsigned weft_executor_workers(const weft_executor *ex) {
+  return ex ? ex->ops->workers(ex) : 0;
+}
+
+int weft_executor_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_future **out) {
+  if (!ex || !fn || !out) return WEFT_EINVAL;
+  return ex->ops->submit(ex, fn, arg, out);
+}
+
+int weft_executor_map(weft_executor *ex, weft_map *m) {
+  if (!ex || !m) return WEFT_EINVAL;
+  return ex->ops->map(ex, m);
+}
+
+int weft_executor_map_async(weft_executor *ex, weft_map *m, weft_future **out) {
+  if (!ex || !m || !out) return WEFT_EINVAL;
+  return ex->ops->map_async(ex, m, out);
+}

@@ -1,0 +1,73 @@
+/* src/executor/threads.c — the threads executor: a weft_pool, borrowed or
+ * owned. Every call maps straight onto the pool's. */
+#include <stdlib.h>
+
+#include "executor/executor_internal.h"
+
+typedef struct threads_executor {
+  weft_executor base; /* first: the public handle */
+  weft_pool *pool;
+  bool owned;
+} threads_executor;
+
+static weft_pool *pool_of(const weft_executor *ex) {
+  return ((const threads_executor *)ex)->pool;
+}
+
+static unsigned threads_workers(const weft_executor *ex) {
+  return weft_pool_size(pool_of(ex));
+}
+
+static int threads_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_future **out) {
+  return weft_submit(pool_of(ex), fn, arg, out);
+}
+
+static int threads_map(weft_executor *ex, weft_map *m) {
+  return weft_map_run(pool_of(ex), m);
+}
+
+static int threads_map_async(weft_executor *ex, weft_map *m, weft_future **out) {
+  return weft_map_async(pool_of(ex), m, out);
+}
+
+static void threads_destroy(weft_executor *ex) {
+  threads_executor *t = (threads_executor *)ex;
+  if (t->owned) weft_pool_destroy(t->pool);
+  free(t);
+}
+
+static const weft__executor_ops threads_ops = {
+  .kind = "threads",
+  .workers = threads_workers,
+  .submit = threads_submit,
+  .map = threads_map,
+  .map_async = threads_map_async,
+  .destroy = threads_destroy,
+};
+
+static int make(weft_executor **out, weft_pool *p, bool owned) {
+  threads_executor *t = malloc(sizeof *t);
+  if (!t) return WEFT_ENOMEM;
+  t->base.ops = &threads_ops;
+  t->pool = p;
+  t->owned = owned;
+  *out = &t->base;
+  return 0;
+}
+
+int weft_executor_threads(weft_executor **out, weft_pool *p) {
+  if (!out) return WEFT_EINVAL;
+  if (!p) p = weft_pool_default();
+  if (!p) return WEFT_ENOMEM;
+  return make(out, p, false);
+}
+
+int weft_executor_threads_new(weft_executor **out, unsigned threads) {
+  if (!out) return WEFT_EINVAL;
+  weft_pool *p;
+  int rc = weft_pool_create(&p, &(weft_pool_options){.threads = threads});
+  if (rc) return rc;
+  rc = make(out, p, true);
+  if (rc) weft_pool_destroy(p);
+  return rc;
+}

@@ -1,0 +1,75 @@
+/* src/sync/mutex.c — the three-state futex mutex of Drepper's "Futexes Are
+ * Tricky" (mutex 3), with a brief spin before sleeping.
+ *
+ * state: 0 unlocked, 1 locked, 2 locked and maybe someone sleeps on it.
+ * Only unlocking a 2 costs a syscall, so the uncontended lock/unlock pair is
+ * two atomic instructions. A sleeper that wakes re-locks with 2 (it cannot
+ * know whether others still sleep), at worst causing one needless wake. */
+#include "core/internal.h"
+#include "sync/sync_internal.h"
+
+enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
+
+/* Waking a sleeping CPU costs microseconds here (PEERS.md), longer than most
+ * critical sections: spinning about that long first usually wins. */
+#define SPIN_TRIES 100
+
+/* Acquire on success: the critical section cannot start before the lock is
+ * ours, and it sees everything the previous owner wrote before unlocking. */
+static bool try_acquire(uint32_t *state) {
+  uint32_t expected = UNLOCKED;
+  return __atomic_compare_exchange_n(state, &expected, LOCKED, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED);
+}
+
+static bool spin_acquire(uint32_t *state) {
+  for (int i = 0; i < SPIN_TRIES; i++) {
+    /* Relaxed peeks keep the cache line shared while the owner works. */
+    if (weft_load_relaxed(state) == UNLOCKED && try_acquire(state)) return true;
+    weft_cpu_relax();
+  }
+  return false;
+}
+
+int weft__mutex_lock_until(weft_mutex *m, uint64_t deadline_ns) {
+  if (weft_likely(try_acquire(&m->state)) || spin_acquire(&m->state)) return 0;
+  /* Announce a sleeper. If the exchange returns UNLOCKED the lock is ours
+   * (acquire half of acq_rel); else sleep while it stays CONTENDED. The
+   * kernel compares the word under its own lock, so an unlock between the
+   * exchange and the sleep makes futex_wait return at once. */
+  while (weft_exchange(&m->state, CONTENDED) != UNLOCKED) {
+    if (weft__futex_wait(&m->state, CONTENDED, deadline_ns) == WEFT_ETIMEDOUT)
+      return WEFT_ETIMEDOUT; /* leaves CONTENDED: costs one spare wake later */
+  }
+  return 0;
+}
+
+void weft_mutex_init(weft_mutex *m) {
+  if (m) m->state = UNLOCKED;
+}
+
+void weft_mutex_destroy(weft_mutex *m) {
+  (void)m;
+}
+
+void weft_mutex_lock(weft_mutex *m) {
+  if (m) weft__mutex_lock_until(m, WEFT_FOREVER);
+}
+
+int weft_mutex_trylock(weft_mutex *m) {
+  if (!m) return WEFT_EINVAL;
+  return try_acquire(&m->state) ? 0 : WEFT_EBUSY;
+}
+
+int weft_mutex_lock_timed(weft_mutex *m, uint64_t timeout_ns) {
+  if (!m) return WEFT_EINVAL;
+  if (try_acquire(&m->state)) return 0;
+  return weft__mutex_lock_until(m, weft_deadline_after(timeout_ns));
+}
+
+void weft_mutex_unlock(weft_mutex *m) {
+  if (!m) return;
+  /* Release (half of acq_rel): publishes the critical section to the next
+   * owner. Only a CONTENDED lock can have sleepers, so only it needs a wake. */
+  if (weft_exchange(&m->state, UNLOCKED) == CONTENDED) weft__futex_wake(&m->state, 1);
+}

@@ -1,0 +1,22 @@
+# tests/tests_bench.cmake — bench_smoke: the benchmark harness still works.
+#
+# Runs `weft bench pool --quick --json --smoke` (--smoke: every size tiny,
+# one run each, a few seconds) and checks that weft measured each of B1..B5,
+# and that the command succeeded (exit 0 also means the peers that ran agreed
+# with weft's B3 results). Peers that are not built are skipped by the
+# harness, not failed. Timing means nothing under the sanitizers: normal
+# build only.
+if(WEFT_SANITIZE STREQUAL "")
+  set(_q "\"")   # a literal double quote inside the regexes below
+  set(_w "${_q}impl${_q}:${_q}weft${_q}")
+  add_test(NAME bench_smoke
+    COMMAND ${CMAKE_COMMAND}
+            "-DREGEX0=${_q}bench${_q}:${_q}B1${_q},${_q}case${_q}:${_q}fib${_q},${_w}"
+            "-DREGEX1=${_q}bench${_q}:${_q}B2${_q},${_q}case${_q}:${_q}tasks${_q},${_w}"
+            "-DREGEX2=${_q}bench${_q}:${_q}B3${_q},${_q}case${_q}:${_q}sqrt_sum${_q},${_w}"
+            "-DREGEX3=${_q}bench${_q}:${_q}B4${_q},${_q}case${_q}:${_q}efficiency${_q},${_w}"
+            "-DREGEX4=${_q}bench${_q}:${_q}B5${_q},${_q}case${_q}:${_q}chan_mpmc${_q},${_w}"
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/run_expect.cmake --
+            $<TARGET_FILE:weft> bench pool --quick --json --smoke)
+  set_tests_properties(bench_smoke PROPERTIES TIMEOUT 60 LABELS bench)
+endif()

@@ -1,0 +1,48 @@
+# tests/tests_examples.cmake — runs every program in examples/ and checks its
+# output line by line (tests/run_expect.cmake: exact lines + exit status 0).
+# Included from tests/CMakeLists.txt; the example targets are defined in
+# examples/, which add_test resolves at generate time.
+if(NOT WEFT_BUILD_EXAMPLES)
+  return()
+endif()
+
+set(WEFT_EXAMPLE_TIMEOUT 60)
+
+# weft_example_test(<name> <expectation>...): each expectation is a
+# -DLINEi=... or -DREGEXi=... argument for run_expect.cmake.
+function(weft_example_test name)
+  add_test(NAME example_${name}
+    COMMAND ${CMAKE_COMMAND} ${ARGN} -P ${CMAKE_CURRENT_SOURCE_DIR}/run_expect.cmake
+            -- $<TARGET_FILE:example_${name}>)
+  set_tests_properties(example_${name} PROPERTIES TIMEOUT ${WEFT_EXAMPLE_TIMEOUT} LABELS examples)
+endfunction()
+
+weft_example_test(threads_counter
+  "-DLINE0=4 threads x 100000 increments"
+  "-DLINE1=counter = 400000 (expected 400000)")
+weft_example_test(thread_objects
+  "-DLINE0=summer-10: sum(1..10) = 55"
+  "-DLINE1=summer-100: sum(1..100) = 5050"
+  "-DLINE2=summer-1000: sum(1..1000) = 500500")
+weft_example_test(pool_map
+  "-DLINE0=Dataset: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]"
+  "-DLINE1=Result: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144, 169, 196]")
+weft_example_test(futures_as_completed
+  "-DLINE0=as_completed (finishing order):"
+  "-DLINE1=  square(3) = 9"
+  "-DLINE2=sum of squares = 55"
+  "-DLINE3=square(-1) raised WEFT_EINVAL: square of a negative number: -1"
+  "-DLINE4=executor.map: [1, 4, 9, 16, 25]")
+weft_example_test(fork_join
+  "-DLINE0=fib(30) = 832040 (serial: 832040)")
+weft_example_test(square_variants
+  "-DLINE0=pool map:                [1, 4, 9, 16, 25]"
+  "-DLINE1=one thread per number:   [1, 4, 9, 16, 25]"
+  "-DLINE2=executor map:            [1, 4, 9, 16, 25]")
+weft_example_test(sync_tour
+  "-DLINE0=semaphore: 6 threads, at most 2 inside at once: ok"
+  "-DLINE1=barrier: 3 runners ran 5 legs in step: ok"
+  "-DLINE2=event: 3 of 3 waiters released")
+weft_example_test(channels
+  "-DLINE0=3 producers -> 2 consumers"
+  "-DLINE1=received 3000 messages, sum 1501500 (expected 1501500)")
