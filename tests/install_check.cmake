@@ -38,7 +38,10 @@ run("compile with pkg-config" ${CC} -std=gnu11 -Wall -Wextra -Werror
     -o ${WORK_DIR}/consumer_pc)
 run("run (pkg-config build)" ${CMAKE_COMMAND} -E env LD_LIBRARY_PATH=${prefix}/${LIBDIR}
     ${WORK_DIR}/consumer_pc)
-run("static link via pkg-config --static" ${env} pkg-config --static --libs weft)
+run("pkg-config --static" ${env} pkg-config --static --libs weft)
+if(NOT last_output MATCHES "-lpthread" OR NOT last_output MATCHES "-lm")
+  message(FATAL_ERROR "install_check: Libs.private lacks -lpthread -lm: ${last_output}")
+endif()
 
 # 2. find_package(weft)
 run("configure find_package project" ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/cmake-build

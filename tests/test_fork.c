@@ -9,6 +9,15 @@
 #include "weft/pool.h"
 #include "weft/sync.h"
 
+#ifdef WEFT_TSAN
+/* TSan refuses to start threads in a child forked from a threaded parent
+ * unless told otherwise; the child's new default pool needs threads. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) {
+  return "die_after_fork=0";
+}
+#endif
+
 static weft_sem started;
 static weft_event release_ev;
 

@@ -26,7 +26,7 @@ weft_cli_test(tour ARGS tour
   EXPECT "-DLINE0=     Dataset: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]"
          "-DLINE1=     Result: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144, 169, 196]"
          "-DREGEX0=counter = 400000 \\(expected 400000\\)"
-         "-DREGEX1=fib\\(32\\) = 2178309 ok"
+         "-DREGEX1=fib\\(35\\) = 9227465 ok"
          "-DREGEX2=[0-9]+ of [0-9]+ steps correct, total")
 # Usage errors exit 2 and say what was wrong.
 weft_cli_test(no_command EXIT 2 EXPECT "-DREGEX0=usage: weft <command>")

@@ -11,8 +11,10 @@
  * WEFT_FOREVER. All functions may be called from any thread.
  *
  * The futex-based objects (mutex, cond, sem, event, once, latch, barrier)
- * are faster than their pthread equivalents on the measured paths
- * (docs/performance.md, B5); rwlock wraps pthreads. */
+ * are as fast as their pthread equivalents on the measured paths while
+ * adding what pthreads lacks (monotonic deadlines everywhere, breakable
+ * barriers, events, latches); rwlock wraps pthreads. Semantics and figures:
+ * docs/sync.md. */
 #ifndef WEFT_SYNC_H
 #define WEFT_SYNC_H
 
@@ -76,7 +78,7 @@ unsigned weft_sem_value(const weft_sem *s);
 /* ---- reusable barrier for a fixed number of parties ---- */
 typedef struct weft_barrier {
   weft_mutex lock;
-  uint32_t parties, count, broken;
+  uint32_t parties, count, broken, generation;
   void *waiters; /* the current generation's sleepers (src/sync/barrier.c) */
 } weft_barrier;
 /* Return value of a successful wait for exactly one thread per generation

@@ -1,8 +1,10 @@
 /* src/cli/bench.h — `weft bench`: what the benchmark files share.
  *
- * bench.c       the command: options, the table of benchmarks, peers, output
- * bench_pool.c  B1–B4: fork-join, many tasks, data parallel, coarse scaling
- * bench_sync.c  B5: channels, mutex, semaphore
+ * bench.c         the command: options, sizes, the table of benchmarks, results
+ * bench_peer.c    running the peers (child processes printing JSON lines)
+ * bench_report.c  the table, the cross-checks, the issue's targets
+ * bench_pool.c    B1–B4: fork-join, many tasks, data parallel, coarse scaling
+ * bench_sync.c    B5: channels, mutex, semaphore
  *
  * Every weft measurement and every peer runs the loop bodies of
  * bench/common.h, so only the scheduling differs between rows. */
@@ -33,6 +35,7 @@ typedef struct bench_ctx {
   bool json;
   bool markdown;         /* the table as Markdown */
   char peer_dir[4200];   /* where peer_omp, peer_tbb, peer_python.py live */
+  char skipped[512];     /* peers that could not run, for the table's footer */
   wb_result *results;    /* everything measured, in order */
   size_t nresults, cap;
 } bench_ctx;
@@ -56,6 +59,17 @@ int bench_peer(bench_ctx *c, const char *peer, const char *bench, uint64_t size,
 void bench_add_speedups(bench_ctx *c, const char *bench, const char *kase);
 /* Median over c->reps runs of fn(arg), after `warmup` untimed runs. */
 double bench_median(const bench_ctx *c, wb_run_fn fn, void *arg, int warmup);
+
+/* The first row of bench/kase/impl with `threads` threads (any when < 0). */
+const wb_result *bench_find_row(const bench_ctx *c, const char *bench, const char *kase,
+                                const char *impl, int threads);
+/* Sets c->peer_dir (see bench_peer.c). */
+void bench_find_peer_dir(bench_ctx *c);
+/* Output (bench_report.c): the table, the targets; mismatching checks are
+ * reported on stderr and counted. */
+void bench_print_table(const bench_ctx *c);
+void bench_print_targets(const bench_ctx *c);
+int bench_count_mismatches(const bench_ctx *c);
 
 /* One function per benchmark; 0 or 1 (failure of weft itself). */
 int bench_b1_forkjoin(bench_ctx *c);

@@ -24,7 +24,7 @@ static const tour_step steps[] = {
   {"map_async, imap_unordered",    "weft_map_async, weft_map_stream", tour_async_family},
   {"futures submit + as_completed", "weft_submit, weft_as_completed", tour_futures},
   {"Executor.map inline vs threads", "weft_executor_map",            tour_executor},
-  {"fork-join fib(32)",            "weft_group_spawn/wait",          tour_fork_join},
+  {"fork-join fib(35)",            "weft_group_spawn/wait",          tour_fork_join},
   {"parallel for, 2M sin()",       "weft_parallel_for",              tour_parallel_for},
   {"parallel reduce, 4M hashes",   "weft_parallel_reduce",           tour_parallel_reduce},
 };
@@ -111,7 +111,7 @@ static void format_duration(uint64_t ns, char *buf, size_t len) {
   else snprintf(buf, len, "%.2f s", (double)ns / 1e9);
 }
 
-enum { W_NUM = 2, W_CONCEPT = 30, W_API = 31, W_RESULT = 36, W_TIME = 9, W_SPEEDUP = 7 };
+enum { W_NUM = 2, W_CONCEPT = 30, W_API = 31, W_RESULT = 38, W_TIME = 9, W_SPEEDUP = 7 };
 
 static void print_header(void) {
   cell("#", W_NUM, true);
@@ -122,6 +122,9 @@ static void print_header(void) {
   cell("serial", W_TIME, true);
   cell("speedup", W_SPEEDUP, true);
   printf("\n");
+  int width = W_NUM + W_CONCEPT + W_API + W_RESULT + 2 * W_TIME + W_SPEEDUP + 6;
+  printf("%.*s\n", width, "------------------------------------------------------------"
+         "------------------------------------------------------------------------------");
 }
 
 static void print_row(size_t i, const tour_step *s, const tour_out *o, int rc) {
@@ -144,6 +147,9 @@ static void print_row(size_t i, const tour_step *s, const tour_out *o, int rc) {
 }
 
 static void print_later(void) {
+  printf("\nspeedup = serial time / weft time, each the best of 3 runs; with %u usable\n"
+         "CPUs it is at most %u, and less on a machine that other work keeps busy.\n",
+         weft_cpu_count(), weft_cpu_count());
   printf("\ncoming with later issues: asyncio (aio.h), multiprocessing.Process/Pipe/\n"
          "shared memory and subprocess (proc.h, weft run), Dask delayed (graph.h),\n"
          "Dask arrays/dataframes (array.h, frame.h), cProfile/logging (trace.h,\n"

@@ -58,23 +58,36 @@ static int submit_all(prime_job *jobs, weft_future **fs, uint32_t *total, char *
   return rc;
 }
 
-int tour_futures(tour_out *out) {
+typedef struct futures_run {
   prime_job jobs[FUT_TASKS];
   weft_future *fs[FUT_TASKS];
+  uint32_t total, serial;
+  char order[128];
+} futures_run;
+
+static int futures_once(void *ctx) {
+  futures_run *r = ctx;
   for (int i = 0; i < FUT_TASKS; i++)
-    jobs[i] = (prime_job){(uint32_t)i * FUT_RANGE, (uint32_t)(i + 1) * FUT_RANGE, 0};
-  uint32_t total = 0;
-  char order[128] = "";
-  uint64_t t0 = weft_now_ns();
-  int rc = submit_all(jobs, fs, &total, order, sizeof order);
-  out->ns = weft_now_ns() - t0;
-  t0 = weft_now_ns();
-  uint32_t serial = count_primes(0, FUT_TASKS * FUT_RANGE);
-  out->serial_ns = weft_now_ns() - t0;
-  tour_result(out, "%d futures: %u primes < %d %s", FUT_TASKS, total, FUT_TASKS * FUT_RANGE,
-              total == serial ? "ok" : "WRONG");
-  tour_note(out, "as_completed order:%s", order);
-  return rc ? rc : total != serial;
+    r->jobs[i] = (prime_job){(uint32_t)i * FUT_RANGE, (uint32_t)(i + 1) * FUT_RANGE, 0};
+  r->total = 0;
+  r->order[0] = '\0';
+  return submit_all(r->jobs, r->fs, &r->total, r->order, sizeof r->order);
+}
+
+static int futures_serial(void *ctx) {
+  futures_run *r = ctx;
+  r->serial = count_primes(0, FUT_TASKS * FUT_RANGE);
+  return 0;
+}
+
+int tour_futures(tour_out *out) {
+  futures_run r;
+  int rc = tour_time_best(futures_once, &r, 3, &out->ns);
+  if (!rc) rc = tour_time_best(futures_serial, &r, 3, &out->serial_ns);
+  tour_result(out, "%d futures: %u primes < %d %s", FUT_TASKS, r.total, FUT_TASKS * FUT_RANGE,
+              !rc && r.total == r.serial ? "ok" : "WRONG");
+  tour_note(out, "as_completed order (last run):%s", r.order);
+  return rc ? rc : r.total != r.serial;
 }
 
 /* ---- Executor.map: the same map through the inline and threads executors ---- */

@@ -7,7 +7,7 @@
 
 /* ---- queue.Queue: producers and consumers pass messages over a channel ---- */
 
-enum { CHAN_PRODUCERS = 2, CHAN_CONSUMERS = 2, CHAN_ITEMS = 100000 };
+enum { CHAN_PRODUCERS = 2, CHAN_CONSUMERS = 2, CHAN_ITEMS = 50000 };
 
 typedef struct chan_party { weft_chan *ch; int producer; uint64_t sum; } chan_party;
 
