@@ -22,6 +22,7 @@ struct waker {
 struct fwait {
   weft_future *f;
   struct waker *k;
+  bool timed;
 };
 
 static void waker_release(struct waker *k) {
@@ -47,6 +48,10 @@ static bool fut_reg(void *ctx, bool on) {
   struct fwait *c = ctx;
   if (!on) return false;
   if (c->k) return true; /* one callback per wait, kept across parks */
+  /* A timed wait may give up on a future that never finishes; a callback
+   * registered then would never run and its waker would leak. Timed waits
+   * re-check periodically instead. */
+  if (c->timed) return false;
   struct waker *k = malloc(sizeof *k);
   if (!k) return false;
   k->refs = 2;
@@ -71,7 +76,7 @@ static void detach(struct waker *k) {
 static int helper(weft_future *f, uint64_t deadline_ns) {
   weft__worker *w = weft__tls.worker;
   if (!w) return WEFT_EAGAIN;
-  struct fwait c = {f, NULL};
+  struct fwait c = {f, NULL, deadline_ns != WEFT_FOREVER};
   int rc = weft__worker_help(w, fut_done, &c, deadline_ns, fut_reg);
   if (c.k) detach(c.k);
   return rc;
