@@ -139,6 +139,46 @@ static void test_for_error_message(void **state) {
   weft_future_release(fut);
 }
 
+/* Cancelling the group of the task that runs a parallel_for stops it:
+ * every body waits until the cancel happened, so what is left is skipped. */
+typedef struct cancel_ctx {
+  weft_sem started;
+  weft_event go;
+  uint64_t done;
+  int rc;
+} cancel_ctx;
+
+static int cancel_body(size_t b, size_t e, void *ctx) {
+  cancel_ctx *c = ctx;
+  weft_sem_post(&c->started);
+  weft_event_wait(&c->go);
+  __atomic_fetch_add(&c->done, e - b, __ATOMIC_RELAXED);
+  return 0;
+}
+
+static int cancel_task(void *arg) {
+  cancel_ctx *c = arg;
+  c->rc = weft_parallel_for(NULL, 0, 10000, 1, cancel_body, c);
+  return c->rc;
+}
+
+static void test_for_cancelled(void **state) {
+  (void)state;
+  cancel_ctx c = {.done = 0};
+  weft_sem_init(&c.started, 0);
+  weft_event_init(&c.go);
+  weft_group g;
+  weft_group_init(&g, pool);
+  assert_ok(weft_group_spawn(&g, cancel_task, &c));
+  weft_sem_wait(&c.started);
+  weft_group_cancel(&g);
+  weft_event_set(&c.go);
+  assert_weft(weft_group_wait(&g), WEFT_ECANCELED);
+  weft_group_destroy(&g);
+  assert_weft(c.rc, WEFT_ECANCELED);
+  assert_true(c.done < 10000);
+}
+
 /* ---- nesting ---- */
 
 static size_t count_threads(void) {
@@ -392,6 +432,7 @@ int main(void) {
     cmocka_unit_test(test_for_bad_args),
     cmocka_unit_test(test_for_error),
     cmocka_unit_test(test_for_error_message),
+    cmocka_unit_test(test_for_cancelled),
     cmocka_unit_test(test_for_nested),
     cmocka_unit_test(test_reduce_sum),
     cmocka_unit_test(test_reduce_ordered_join),

@@ -151,7 +151,11 @@ int weft_parallel_for(weft_pool *p, size_t begin, size_t end, size_t grain,
 /* parallel_reduce: each chunk folds its range into an accumulator of
  * acc_size bytes that starts as a copy of *identity; `join` merges `right`
  * into `left` (it must be associative); the final value lands in *result.
- * Chunk results are joined in index order, so non-commutative joins work. */
+ * Chunk results are joined in index order, so non-commutative joins work.
+ * body may be called several times on one accumulator with consecutive
+ * ranges: it must fold into *acc, not overwrite it. identity may alias
+ * result. Errors: WEFT_EINVAL (NULL body, join, identity or result,
+ * acc_size 0, begin > end), WEFT_ENOMEM, or the first body error. */
 typedef int (*weft_reduce_fn)(size_t begin, size_t end, void *acc, void *ctx);
 typedef void (*weft_join_fn)(void *left, const void *right, void *ctx);
 int weft_parallel_reduce(weft_pool *p, size_t begin, size_t end, size_t grain,
@@ -178,7 +182,8 @@ typedef struct weft_map {
   size_t n;
   size_t chunksize;    /* items per task; 0 = automatic */
   /* filled in by the map: */
-  size_t failed_index; /* SIZE_MAX when nothing failed */
+  size_t failed_index; /* SIZE_MAX when nothing failed; else the first item
+                          to fail in time (not always the lowest index) */
   char message[160];
 } weft_map;
 

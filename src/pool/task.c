@@ -104,6 +104,9 @@ static void run_submitted(weft__worker *w, weft__task *t) {
 }
 
 void weft__task_run(weft__worker *w, weft__task *t) {
+  /* Counted before the task finishes, so that whoever sees it finished
+   * also sees it counted (the finish is a release). */
+  if (w) weft__stat_add(&w->tasks_run, 1);
   weft__task *outer = weft__tls.task;
   weft__tls.task = t;
   weft_group *g = t->group;
@@ -115,7 +118,6 @@ void weft__task_run(weft__worker *w, weft__task *t) {
     run_submitted(w, t);
   }
   weft__tls.task = outer;
-  if (w) weft__stat_add(&w->tasks_run, 1);
   weft__task_free(t);
 }
 
