@@ -108,13 +108,13 @@ static void test_map_errors(void **state) {
                   .out_size = sizeof(long), .n = N, .chunksize = 4};
     assert_weft(weft_executor_map(ex[k], &m), WEFT_EIO);
     assert_int_equal(m.failed_index, 100);
-    /* the threads executor also carries the message (see inline.c) */
-    if (k) assert_string_equal(m.message, "no 100");
+    assert_string_equal(m.message, "no 100"); /* every executor carries it */
     weft_future *f;
     assert_ok(weft_executor_map_async(ex[k], &m, &f));
     assert_weft(weft_future_wait(f), WEFT_EIO);
     assert_int_equal(weft_future_status(f), WEFT_FUTURE_FAILED);
     assert_int_equal(m.failed_index, 100);
+    assert_string_equal(weft_future_message(f), "no 100");
     weft_future_release(f);
     m.fn = NULL;
     assert_weft(weft_executor_map(ex[k], &m), WEFT_EINVAL);
@@ -133,7 +133,11 @@ static int run_job(void *arg) {
   job *j = arg;
   j->ran_on = pthread_self();
   j->value *= 2;
-  return j->code;
+  if (j->code) return weft_task_fail(j->code, "job of %d failed", j->value);
+  int *result = malloc(sizeof *result);
+  *result = j->value + 1;
+  weft_task_set_result(result, sizeof *result, free);
+  return 0;
 }
 
 static void test_submit(void **state) {
@@ -152,12 +156,18 @@ static void test_submit(void **state) {
     assert_ok(weft_future_wait(f));
     assert_int_equal(weft_future_status(f), WEFT_FUTURE_DONE);
     assert_int_equal(j.value, 42);
+    void *value;
+    size_t size;
+    assert_ok(weft_future_result(f, &value, &size));
+    assert_int_equal(size, sizeof(int));
+    assert_int_equal(*(int *)value, 43); /* the task's result value, on every executor */
     weft_future_release(f);
 
     job bad = {.value = 1, .code = WEFT_ERANGE};
     assert_ok(weft_executor_submit(ex[k], run_job, &bad, &f));
     assert_weft(weft_future_wait(f), WEFT_ERANGE);
     assert_int_equal(weft_future_status(f), WEFT_FUTURE_FAILED);
+    assert_string_equal(weft_future_message(f), "job of 2 failed");
     weft_future_release(f);
 
     assert_weft(weft_executor_submit(ex[k], NULL, NULL, &f), WEFT_EINVAL);

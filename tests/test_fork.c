@@ -53,6 +53,7 @@ static int child_checks(weft_pool *old, weft_pool *old_default) {
   weft_future_release(f);
   if (weft_submit(old_default, answer, &v, &f) != WEFT_EFORKED) return 19;
   if (weft_pool_destroy(old) != 0) return 20; /* frees memory only */
+  if (weft_pool_destroy(old) != WEFT_EINVAL) return 21; /* and only once */
   return 0;
 }
 

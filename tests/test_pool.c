@@ -56,6 +56,9 @@ static void test_bad_args(void **state) {
   assert_weft(weft_pool_destroy(NULL), WEFT_EINVAL);
   assert_weft(weft_pool_destroy(weft_pool_default()), WEFT_EINVAL);
   assert_ok(weft_pool_destroy(p));
+  /* A double destroy is refused without touching the freed pool (ASan would
+   * report a use after free). */
+  assert_weft(weft_pool_destroy(p), WEFT_EINVAL);
   assert_int_equal(weft_pool_worker_index(), -1);
   assert_null(weft_pool_current());
 }

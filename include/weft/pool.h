@@ -60,7 +60,8 @@ enum weft_shutdown_mode {
 int weft_pool_shutdown(weft_pool *p, int mode);
 
 /* Shuts down (DRAIN) if not yet, then frees everything. Errors: WEFT_EINVAL
- * (NULL, or the process-wide default pool), WEFT_EDEADLK (from a worker of p).
+ * (NULL, the process-wide default pool, or a pool destroyed already — a
+ * double destroy is detected, not undefined), WEFT_EDEADLK (from a worker of p).
  * A pool created before fork() is unusable in the child: its functions return
  * WEFT_EFORKED there; destroy then only frees memory. */
 int weft_pool_destroy(weft_pool *p);

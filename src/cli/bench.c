@@ -65,10 +65,9 @@ void bench_emit(bench_ctx *c, const char *bench, const char *kase, const char *i
 }
 
 void bench_progress(const bench_ctx *c, const char *fmt, ...) {
-  (void)c;
   va_list ap;
   va_start(ap, fmt);
-  fputs("[bench] ", stderr);
+  fprintf(stderr, "[bench %5.1fs] ", (double)(wb_now_ns() - c->start_ns) / 1e9);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
@@ -155,7 +154,7 @@ static int parse_options(bench_ctx *c, int argc, char **argv, const char **only)
 }
 
 int weft_cli_bench(int argc, char **argv) {
-  bench_ctx c = {.threads = 2};
+  bench_ctx c = {.threads = 2, .start_ns = wb_now_ns()};
   const char *only = NULL;
   int e = parse_options(&c, argc, argv, &only);
   if (e) return e == 1 ? 0 : e;

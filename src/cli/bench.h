@@ -34,6 +34,7 @@ typedef struct bench_ctx {
   unsigned threads;      /* the "many threads" count (default 2) */
   bool json;
   bool markdown;         /* the table as Markdown */
+  uint64_t start_ns;     /* for the elapsed time in progress lines */
   char peer_dir[4200];   /* where peer_omp, peer_tbb, peer_python.py live */
   char skipped[512];     /* peers that could not run, for the table's footer */
   wb_result *results;    /* everything measured, in order */

@@ -1,54 +1,44 @@
 /* src/executor/inline.c — the serial executor: everything runs at once in
  * the calling thread. The baseline for debugging a parallel program: same
  * calls, same results, one thread.
- *
- * Limitation: the task runs outside any pool task, so a message recorded
- * with weft_task_fail has nowhere to go; codes propagate, messages are "". */
+ * Tasks run as pool tasks would (src/pool/sched.h: weft__task_run_here), so
+ * weft_task_fail messages and weft_task_set_result values arrive as with
+ * the threads executor. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "executor/executor_internal.h"
 #include "pool/map_internal.h"
+#include "pool/sched.h"
 
 static unsigned inline_workers(const weft_executor *ex) {
   (void)ex;
   return 1;
 }
 
-/* A finished future carrying code (and an optional message). */
-static int finished_future(int code, const char *message, weft_future **out) {
-  weft_future *f;
-  int rc = weft_future_create(&f);
-  if (rc) return rc;
-  weft_future_start(f);
-  weft_future_finish(f, code, NULL, 0, NULL, message);
-  *out = f;
-  return 0;
-}
-
 static int inline_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_future **out) {
   (void)ex;
+  if (!fn || !out) return WEFT_EINVAL;
   weft_future *f;
   int rc = weft_future_create(&f);
   if (rc) return rc;
-  weft_future_start(f);
-  rc = fn(arg);
-  if (rc > 0) rc = WEFT_ETASK; /* as the pool: tasks return negative codes */
-  weft_future_finish(f, rc, NULL, 0, NULL, NULL);
+  if ((rc = weft__task_run_here(fn, arg, f)) != 0) {
+    weft_future_release(f);
+    return rc;
+  }
   *out = f;
   return 0;
 }
 
-/* Items in order; the first failure stops the map (it is also the lowest). */
-static int inline_map(weft_executor *ex, weft_map *m) {
-  (void)ex;
-  m->failed_index = SIZE_MAX;
-  m->message[0] = '\0';
-  int rc = weft__map_check(m);
-  if (rc) return rc;
+/* The whole map is one task, so an item's weft_task_fail message lands on
+ * that task and from there in m->message. Items run in order; the first
+ * failure stops the map (it is also the lowest index). */
+static int map_items(void *arg) {
+  weft_map *m = arg;
   const char *in = m->in;
   char *out = m->out;
   for (size_t i = 0; i < m->n; i++) {
-    rc = m->fn(in + i * m->in_size, out ? out + i * m->out_size : NULL, m->ctx);
+    int rc = m->fn(in + i * m->in_size, out ? out + i * m->out_size : NULL, m->ctx);
     if (rc) {
       m->failed_index = i;
       return rc > 0 ? WEFT_ETASK : rc;
@@ -57,9 +47,40 @@ static int inline_map(weft_executor *ex, weft_map *m) {
   return 0;
 }
 
+/* Runs the map as a task finishing *f; copies its message into m. */
+static int map_into_future(weft_map *m, weft_future *f) {
+  m->failed_index = SIZE_MAX;
+  m->message[0] = '\0';
+  int rc = weft__map_check(m);
+  if (rc) return rc;
+  if ((rc = weft__task_run_here(map_items, m, f)) != 0) return rc;
+  snprintf(m->message, sizeof m->message, "%s", weft_future_message(f));
+  return weft_future_error(f);
+}
+
+static int inline_map(weft_executor *ex, weft_map *m) {
+  (void)ex;
+  weft_future *f;
+  int rc = weft_future_create(&f);
+  if (rc) return rc;
+  rc = map_into_future(m, f);
+  weft_future_release(f);
+  return rc;
+}
+
 static int inline_map_async(weft_executor *ex, weft_map *m, weft_future **out) {
-  if (weft__map_check(m)) return WEFT_EINVAL; /* bad arguments fail the call */
-  return finished_future(inline_map(ex, m), m->message, out);
+  (void)ex;
+  if (!out) return WEFT_EINVAL;
+  weft_future *f;
+  int rc = weft_future_create(&f);
+  if (rc) return rc;
+  rc = map_into_future(m, f);
+  if (rc == WEFT_EINVAL && !weft_future_is_finished(f)) { /* bad arguments fail the call */
+    weft_future_release(f);
+    return rc;
+  }
+  *out = f;
+  return 0;
 }
 
 static void inline_destroy(weft_executor *ex) {

@@ -32,7 +32,8 @@ static void after_fork_parent(void) {
 static void after_fork_child(void) {
   weft_store_relaxed(&weft__fork_gen, weft__fork_gen + 1);
   default_pool = NULL; /* the parent's: unusable (and not ours to free) */
-  reg_head = NULL;
+  /* The registry keeps the parent's pools: weft_pool_destroy in the child
+   * finds them there and frees their memory. */
   weft__tls.worker = NULL;
   weft__tls.task = NULL;
   pthread_mutex_init(&reg_lock, NULL);
@@ -53,14 +54,21 @@ void weft__registry_add(weft_pool *p) {
   pthread_mutex_unlock(&reg_lock);
 }
 
-void weft__registry_remove(weft_pool *p) {
+bool weft__registry_remove(weft_pool *p) {
   pthread_mutex_lock(&reg_lock);
-  if (p->reg_prev)
-    p->reg_prev->reg_next = p->reg_next;
-  else if (reg_head == p)
-    reg_head = p->reg_next;
-  if (p->reg_next) p->reg_next->reg_prev = p->reg_prev;
+  /* Search by address before touching *p: p may be a pool destroyed
+   * already, whose memory is gone. Destroying is rare; the list is short. */
+  weft_pool *q = reg_head;
+  while (q && q != p) q = q->reg_next;
+  if (q) {
+    if (p->reg_prev)
+      p->reg_prev->reg_next = p->reg_next;
+    else
+      reg_head = p->reg_next;
+    if (p->reg_next) p->reg_next->reg_prev = p->reg_prev;
+  }
   pthread_mutex_unlock(&reg_lock);
+  return q != NULL;
 }
 
 bool weft__is_default_pool(const weft_pool *p) {

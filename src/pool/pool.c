@@ -132,16 +132,15 @@ int weft_pool_shutdown(weft_pool *p, int mode) {
 
 int weft_pool_destroy(weft_pool *p) {
   if (!p || weft__is_default_pool(p)) return WEFT_EINVAL;
-  if (weft__pool_forked(p)) {
-    /* A parent's pool in a forked child: its threads do not exist here and
-     * its locks may be held by them. Only the memory is ours to free. */
-    pool_free(p);
-    return 0;
-  }
   weft__worker *w = weft__tls.worker;
   if (w && w->pool == p) return WEFT_EDEADLK;
-  weft_pool_shutdown(p, WEFT_SHUTDOWN_DRAIN);
-  weft__registry_remove(p);
+  /* Only live pools are registered: a second destroy of the same pool (or a
+   * pointer that never was one) is refused without touching its memory, and
+   * of two racing destroys exactly one proceeds. */
+  if (!weft__registry_remove(p)) return WEFT_EINVAL;
+  /* A parent's pool in a forked child: its threads do not exist here and its
+   * locks may be held by them. Only the memory is ours to free. */
+  if (!weft__pool_forked(p)) weft_pool_shutdown(p, WEFT_SHUTDOWN_DRAIN);
   pool_free(p);
   return 0;
 }

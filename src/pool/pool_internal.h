@@ -61,7 +61,9 @@ struct weft_pool {
 /* ---- fork.c ---- */
 extern uint32_t weft__fork_gen;
 void weft__registry_add(weft_pool *p);
-void weft__registry_remove(weft_pool *p);
+/* Takes p out of the registry of live pools; false when it was not there
+ * (destroyed already, or never a pool). */
+bool weft__registry_remove(weft_pool *p);
 bool weft__is_default_pool(const weft_pool *p);
 static inline bool weft__pool_forked(const weft_pool *p) {
   return p->gen != weft_load_relaxed(&weft__fork_gen);

@@ -21,4 +21,12 @@ bool weft__pool_wants_work(weft_pool *p);
 /* 0 if the pool accepts work, else WEFT_ESHUTDOWN or WEFT_EFORKED. */
 int weft__pool_check(const weft_pool *p);
 
+/* Runs fn(arg) at once in the calling thread as a submitted task would run:
+ * weft_task_fail, weft_task_set_result and weft_task_cancelled work inside
+ * it, and f (pending, created by the caller, who keeps its reference) is
+ * started and finished with the task's code, message and value — or
+ * cancelled without running if it was cancelled already. The serial
+ * executor runs everything through this. Errors: WEFT_ENOMEM. */
+int weft__task_run_here(weft_task_fn fn, void *arg, weft_future *f);
+
 #endif /* WEFT_POOL_SCHED_H */

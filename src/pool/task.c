@@ -121,6 +121,15 @@ void weft__task_run(weft__worker *w, weft__task *t) {
   weft__task_free(t);
 }
 
+int weft__task_run_here(weft_task_fn fn, void *arg, weft_future *f) {
+  weft__task *t = weft__task_alloc();
+  if (!t) return WEFT_ENOMEM;
+  *t = (weft__task){.fn = fn, .arg = arg, .future = f};
+  weft_future_retain(f); /* the task's reference, dropped by run_submitted */
+  weft__task_run(NULL, t);
+  return 0;
+}
+
 /* ---- inside a task ---- */
 
 bool weft_task_cancelled(void) {
