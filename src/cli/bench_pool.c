@@ -22,6 +22,13 @@ static weft_pool *make_pool(unsigned threads) {
   return p;
 }
 
+/* The thread counts B1 and B2 measure: 1 and c->threads (once if equal). */
+static int thread_counts(const bench_ctx *c, unsigned counts[2]) {
+  counts[0] = 1;
+  counts[1] = c->threads;
+  return c->threads > 1 ? 2 : 1;
+}
+
 static int report(const char *what, int err) {
   if (err) fprintf(stderr, "weft bench: %s: %s\n", what, weft_strerror(err));
   return err ? 1 : 0;
@@ -84,8 +91,9 @@ static double run_b1_serial(void *arg) {
 
 int bench_b1_forkjoin(bench_ctx *c) {
   int n = c->size.fib_n, failed = 0;
-  unsigned counts[] = {1, c->threads};
-  for (int i = 0; i < 2; i++) {
+  unsigned counts[2];
+  int ncounts = thread_counts(c, counts);
+  for (int i = 0; i < ncounts; i++) {
     unsigned t = counts[i];
     bench_progress(c, "B1 fib(%d) weft, %u thread(s)", n, t);
     b1_run b = {make_pool(t), n, 0};
@@ -163,8 +171,9 @@ int bench_b2_tasks(bench_ctx *c) {
   b2_run b = {.n = n, .slots = calloc(n, sizeof(uint64_t)),
               .futures = calloc(n, sizeof(weft_future *))};
   int failed = !b.slots || !b.futures;
-  unsigned counts[] = {1, c->threads};
-  for (int i = 0; i < 2 && !failed; i++) {
+  unsigned counts[2];
+  int ncounts = thread_counts(c, counts);
+  for (int i = 0; i < ncounts && !failed; i++) {
     unsigned t = counts[i];
     bench_progress(c, "B2 %zu tasks, weft, %u thread(s)", n, t);
     if (!(b.pool = make_pool(t))) {

@@ -37,18 +37,25 @@ int bench_count_mismatches(const bench_ctx *c) {
   return bad;
 }
 
+/* A value readable at a glance: 24.9M, 13480, 56.4, 0.393. */
+static void format_value(char *out, size_t n, double v) {
+  if (v >= 1e6) snprintf(out, n, "%.3gM", v / 1e6);
+  else if (v >= 1000) snprintf(out, n, "%.0f", v);
+  else snprintf(out, n, "%.3g", v);
+}
+
 void bench_print_table(const bench_ctx *c) {
   printf("weft bench pool: medians of %d run(s); threads = worker threads.\n"
          "'weft x' = how many times better weft is than that row (>1: weft wins).\n"
          "Lower is better for ns and ms; higher for items/s, %% and x (speedup).\n\n",
          c->reps);
-  const char *row = c->markdown ? "| %s | %s | %s | %d | %.4g | %s | %s | %s |\n"
-                                : "%-5s %-16s %-12s %3d %14.6g  %-9s %8s  %s\n";
+  const char *row = c->markdown ? "| %s | %s | %s | %d | %s | %s | %s | %s |\n"
+                                : "%-5s %-16s %-12s %3d %10s  %-9s %8s  %s\n";
   if (c->markdown)
     printf("| bench | case | impl | threads | value | unit | weft x | check |\n"
            "|---|---|---|---:|---:|---|---:|---|\n");
   else
-    printf("%-5s %-16s %-12s %3s %14s  %-9s %8s  %s\n", "bench", "case", "impl", "thr",
+    printf("%-5s %-16s %-12s %3s %10s  %-9s %8s  %s\n", "bench", "case", "impl", "thr",
            "value", "unit", "weft x", "check");
   const char *last = "";
   for (size_t i = 0; i < c->nresults; i++) {
@@ -58,7 +65,9 @@ void bench_print_table(const bench_ctx *c) {
     double f = weft_factor(c, r);
     char fs[16] = "";
     if (strcmp(r->impl, "weft") != 0 && f > 0) snprintf(fs, sizeof fs, "%.2f", f);
-    printf(row, r->bench, r->kase, r->impl, r->threads, r->value, r->unit, fs,
+    char vs[24];
+    format_value(vs, sizeof vs, r->value);
+    printf(row, r->bench, r->kase, r->impl, r->threads, vs, r->unit, fs,
            check_note(c, r));
   }
   if (c->skipped[0]) printf("\nskipped (not found in %s): %s\n", c->peer_dir, c->skipped);
