@@ -1,8 +1,8 @@
 /* tests/testutil.h — shared helpers for the cmocka test programs.
  *
- * WEFT_TEST_SCALE (set by tests/CMakeLists.txt: 1 in the normal build, 0.1
- * under the sanitizers) scales stress sizes so that the three runs of
- * `make test` stay short; scaled() never returns less than `min`. */
+ * WEFT_TEST_SCALE (set by tests/CMakeLists.txt: 0.3 under ThreadSanitizer,
+ * else 1) scales stress sizes so that the three runs of `make test` stay
+ * short; scaled() never returns less than `min`. */
 #ifndef WEFT_TESTUTIL_H
 #define WEFT_TESTUTIL_H
 
