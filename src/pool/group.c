@@ -74,16 +74,21 @@ static void wake_waiters(weft_pool *p, uint32_t *word, uint64_t old) {
   if (idx) weft__pool_wake_worker(p, &p->workers[idx - 1]);
 }
 
+void weft__group_finish_many(weft_group *g, uint32_t n) {
+  weft_pool *p = g->pool;
+  uint32_t *word = (uint32_t *)&g->pending;
+  /* release: the children's effects are visible to the waiter that
+   * acquires 0. */
+  uint64_t old = weft_fetch_sub(&g->pending, (uint64_t)n);
+  if (weft_unlikely(old >> 32) && (old & CNT_MASK) == n) wake_waiters(p, word, old);
+}
+
 void weft__group_finish(weft_group *g, int rc, char *msg) {
   if (weft_unlikely(rc != 0))
     record_error(g, rc, msg);
   else if (weft_unlikely(msg != NULL))
     free(msg);
-  weft_pool *p = g->pool;
-  uint32_t *word = (uint32_t *)&g->pending;
-  /* release: the child's effects are visible to the waiter that acquires 0. */
-  uint64_t old = weft_fetch_sub(&g->pending, 1);
-  if (weft_unlikely(old >> 32) && (old & CNT_MASK) == 1) wake_waiters(p, word, old);
+  weft__group_finish_many(g, 1);
 }
 
 void weft_group_init(weft_group *g, weft_pool *p) {

@@ -32,6 +32,10 @@ struct weft__worker {
   /* Counted in pool->searching. Written by the worker, or by a waker while
    * the worker is parked (ordered by the parked word's release/acquire). */
   bool searching;
+  /* Completions of one group's tasks not yet counted down (see
+   * weft__task_run_top): the worker's own, so plain fields. */
+  weft_group *defer_group;
+  uint32_t defer_n;
   /* Parking: 1 while in the pool's idle stack; the futex word. */
   uint32_t parked WEFT_ALIGNED_CL;
 };
@@ -103,6 +107,8 @@ void weft__worker_leave_searching(weft__worker *w, bool found);
 
 /* ---- task.c / group.c ---- */
 void weft__group_finish(weft_group *g, int rc, char *msg);
+/* Counts n successful children of g down at once (no error, no message). */
+void weft__group_finish_many(weft_group *g, uint32_t n);
 bool weft__group_skip(weft_group *g);
 extern uint32_t weft__cancel_epoch;
 void weft__cancel_epoch_bump(void);

@@ -8,7 +8,6 @@
 __thread struct weft__tls weft__tls __attribute__((tls_model("initial-exec")));
 
 #define SLAB_TASKS 256
-#define GIVE_BACK 512   /* tasks handed to the shared stack at a time */
 
 /* Recycled tasks shared between threads: a Treiber stack of chains that is
  * only ever emptied whole (exchange with NULL), so it has no ABA problem. */
@@ -42,40 +41,31 @@ static weft__task *new_slab(void) {
   return first;
 }
 
-static uint32_t chain_length(weft__task *t) {
-  uint32_t n = 0;
-  for (; t; t = t->next) n++;
-  return n;
-}
-
 weft__task *weft__task_alloc_slow(void) {
   /* acquire: pairs with spare_push's release. */
   weft__task *chain = __atomic_exchange_n(&spare, NULL, __ATOMIC_ACQUIRE);
   if (!chain) chain = new_slab();
   if (!chain) return NULL;
-  weft__tls.free_head = chain->next;
-  weft__tls.free_n = chain_length(chain->next);
+  weft__tls.reserve = chain->next;
   return chain;
 }
 
 void weft__task_free_slow(void) {
-  /* Keep the newest (cache-warm) half, give the older GIVE_BACK away. */
-  weft__task *keep_last = weft__tls.free_head;
-  for (uint32_t i = 1; i < weft__tls.free_n - GIVE_BACK; i++) keep_last = keep_last->next;
-  weft__task *first = keep_last->next, *last = first;
-  while (last->next) last = last->next;
-  keep_last->next = NULL;
-  weft__tls.free_n -= GIVE_BACK;
-  spare_push(first, last);
+  /* Hand the whole list on, in O(1) thanks to its tail: a worker that only
+   * consumes tasks from outside frees one per task and would otherwise
+   * hoard them, while the producer runs dry. */
+  spare_push(weft__tls.free_head, weft__tls.free_tail);
+  weft__tls.free_head = weft__tls.free_tail = NULL;
+  weft__tls.free_n = 0;
 }
 
 void weft__task_cache_flush(void) {
-  weft__task *first = weft__tls.free_head;
+  if (weft__tls.free_head) weft__task_free_slow();
+  weft__task *first = weft__tls.reserve;
   if (!first) return;
   weft__task *last = first;
-  while (last->next) last = last->next;
-  weft__tls.free_head = NULL;
-  weft__tls.free_n = 0;
+  while (last->next) last = last->next; /* once, at worker exit */
+  weft__tls.reserve = NULL;
   spare_push(first, last);
 }
 
@@ -118,6 +108,33 @@ void weft__task_run(weft__worker *w, weft__task *t) {
     run_submitted(w, t);
   }
   weft__tls.task = outer;
+  weft__task_free(t);
+}
+
+void weft__task_flush_deferred(weft__worker *w) {
+  if (w->defer_n == 0) return;
+  weft__group_finish_many(w->defer_group, w->defer_n);
+  w->defer_group = NULL;
+  w->defer_n = 0;
+}
+
+void weft__task_run_top(weft__worker *w, weft__task *t) {
+  weft_group *g = t->group;
+  if (w->defer_n != 0 && g != w->defer_group) weft__task_flush_deferred(w);
+  if (!g) {
+    weft__task_run(w, t);
+    return;
+  }
+  weft__stat_add(&w->tasks_run, 1);
+  weft__tls.task = t; /* top level: no outer task to restore */
+  int rc = weft_likely(!weft__group_skip(g)) ? t->fn(t->arg) : 0;
+  weft__tls.task = NULL;
+  if (weft_likely(rc == 0 && t->msg == NULL && w->defer_n < UINT32_MAX)) {
+    w->defer_group = g;
+    w->defer_n++;
+  } else {
+    weft__group_finish(g, rc, t->msg);
+  }
   weft__task_free(t);
 }
 

@@ -34,8 +34,12 @@ struct weft__task {
 struct weft__tls {
   weft__worker *worker;    /* the worker this thread is, or NULL */
   weft__task *task;        /* the task running on this thread, or NULL */
-  weft__task *free_head;   /* recycled tasks */
-  uint32_t free_n;
+  weft__task *free_head;   /* recycled tasks, most recently freed first */
+  weft__task *free_tail;   /* its last node, so it can be handed on in O(1) */
+  uint32_t free_n;         /* its length (at most FREE_MAX + 1) */
+  weft__task *reserve;     /* a chain taken from the shared stack or a new
+                              slab: used when free_head is empty; not counted,
+                              since counting would walk (and miss on) it all */
 };
 extern __thread struct weft__tls weft__tls __attribute__((tls_model("initial-exec")));
 
@@ -44,6 +48,9 @@ void weft__task_free_slow(void);
 /* Hands this thread's whole free list to the shared stack (worker exit). */
 void weft__task_cache_flush(void);
 
+/* Tasks a thread keeps for reuse before handing the surplus on. */
+#define WEFT__FREE_MAX 1024
+
 static inline weft__task *weft__task_alloc(void) {
   weft__task *t = weft__tls.free_head;
   if (weft_likely(t)) {
@@ -51,18 +58,40 @@ static inline weft__task *weft__task_alloc(void) {
     weft__tls.free_n--;
     return t;
   }
+  t = weft__tls.reserve;
+  if (weft_likely(t)) {
+    /* A producer-only thread (outside threads feeding a pool) lives here:
+     * its tasks were last touched by the workers that freed them, so start
+     * fetching the next one now rather than miss on it at the next spawn. */
+    weft__tls.reserve = t->next;
+    if (t->next) __builtin_prefetch(t->next, 1);
+    return t;
+  }
   return weft__task_alloc_slow();
 }
 
 static inline void weft__task_free(weft__task *t) {
   t->next = weft__tls.free_head;
+  if (!t->next) weft__tls.free_tail = t;
   weft__tls.free_head = t;
-  if (weft_unlikely(++weft__tls.free_n > 1024)) weft__task_free_slow();
+  if (weft_unlikely(++weft__tls.free_n > WEFT__FREE_MAX)) weft__task_free_slow();
 }
 
 /* Runs one task on worker w (or on a helping thread when w is NULL): sets
  * the thread's current task, runs or skips it, finishes its group or future,
  * frees it. */
 void weft__task_run(weft__worker *w, weft__task *t);
+
+/* The worker's main loop runs tasks through this. A group task that
+ * succeeds without a message is not counted down at once: the worker
+ * collects such completions for one group and counts them down together
+ * when it runs a task of another kind, goes idle, or helps in a wait
+ * (weft__task_flush_deferred). With one outside thread spawning many tiny
+ * tasks into a group, this takes the group's counter out of a cache-line
+ * ping-pong between producer and workers. Safe because a group's waiter
+ * needs its count at zero, and a worker only holds completions back while
+ * it is busy with more tasks of that same group or about to flush. */
+void weft__task_run_top(weft__worker *w, weft__task *t);
+void weft__task_flush_deferred(weft__worker *w);
 
 #endif /* WEFT_POOL_TASK_H */

@@ -117,6 +117,7 @@ static void worker_loop(weft__worker *w) {
       t = take_inject(w);
     if (!t) t = weft__deque_pop(&w->dq);
     if (!t) {
+      weft__task_flush_deferred(w); /* before going idle: waiters may be done */
       /* Idle time is measured here, at the transition, not per task. */
       uint64_t t0 = weft_now_ns();
       weft_store_relaxed(&w->idle_since, t0);
@@ -125,7 +126,7 @@ static void worker_loop(weft__worker *w) {
       weft_store_relaxed(&w->idle_since, 0);
       if (!t) return;
     }
-    weft__task_run(w, t);
+    weft__task_run_top(w, t);
   }
 }
 
@@ -156,6 +157,8 @@ int weft__worker_help(weft__worker *w, bool (*done)(void *ctx), void *ctx,
                       uint64_t deadline, bool (*reg)(void *ctx, bool on)) {
   weft_pool *p = w->pool;
   uint64_t spin_end = 0;
+  /* What this worker holds back may be what the awaited thing waits for. */
+  weft__task_flush_deferred(w);
   for (unsigned i = 1;; i++) {
     if (done(ctx)) return 0;
     weft__task *t = weft__deque_pop(&w->dq);
