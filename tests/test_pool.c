@@ -352,6 +352,47 @@ static void test_idle_parks(void **state) {
   assert_ok(weft_pool_destroy(p));
 }
 
+/* A worker of a one-worker pool waits on futures of the same pool through
+ * wait_any, wait_first_error and as_completed: it must run them itself
+ * meanwhile, or the pool deadlocks (the test would time out). */
+static int leaf(void *arg) {
+  (void)arg;
+  return 0;
+}
+
+static int waits_on_many(void *arg) {
+  weft_pool *p = arg;
+  weft_future *fs[3];
+  for (int i = 0; i < 3; i++)
+    if (weft_submit(p, leaf, NULL, &fs[i]) != 0) return WEFT_ESYSTEM;
+  size_t idx;
+  int rc = weft_future_wait_any(fs, 3, WEFT_FOREVER, &idx);
+  if (rc == 0) rc = weft_future_wait_first_error(fs, 3, WEFT_FOREVER, &idx);
+  if (rc == 0 && idx != 3) rc = WEFT_ESYSTEM; /* all done, none failed */
+  weft_future *more[2];
+  for (int i = 0; i < 2 && rc == 0; i++) rc = weft_submit(p, leaf, NULL, &more[i]);
+  weft_as_completed *it;
+  if (rc == 0) rc = weft_as_completed_create(&it, more, 2);
+  if (rc == 0) {
+    weft_future *f;
+    int seen = 0;
+    while (weft_as_completed_next(it, WEFT_FOREVER, &f, &idx) == 0) seen++;
+    weft_as_completed_destroy(it);
+    if (seen != 2) rc = WEFT_ESYSTEM;
+    for (int i = 0; i < 2; i++) weft_future_release(more[i]);
+  }
+  for (int i = 0; i < 3; i++) weft_future_release(fs[i]);
+  return rc;
+}
+
+static void test_worker_waits_on_many(void **state) {
+  (void)state;
+  weft_pool *p;
+  assert_ok(weft_pool_create(&p, &(weft_pool_options){.threads = 1}));
+  assert_ok(weft_apply(p, waits_on_many, p));
+  assert_ok(weft_pool_destroy(p));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_sizes),   cmocka_unit_test(test_bad_args),
@@ -359,7 +400,7 @@ int main(void) {
       cmocka_unit_test(test_running_sees_cancel), cmocka_unit_test(test_init_fini),
       cmocka_unit_test(test_shutdown_drain), cmocka_unit_test(test_shutdown_cancel),
       cmocka_unit_test(test_inside_worker),  cmocka_unit_test(test_stats),
-      cmocka_unit_test(test_idle_parks),
+      cmocka_unit_test(test_idle_parks),     cmocka_unit_test(test_worker_waits_on_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,16 @@
 
 static weft__future_wait_helper wait_helper;
 
+static weft__future_wait_until_helper wait_until_helper;
+
+void weft__future_set_wait_until_helper(weft__future_wait_until_helper h) {
+  __atomic_store_n(&wait_until_helper, h, __ATOMIC_RELEASE);
+}
+
+weft__future_wait_until_helper weft__future_get_wait_until_helper(void) {
+  return __atomic_load_n(&wait_until_helper, __ATOMIC_ACQUIRE);
+}
+
 void weft__future_set_wait_helper(weft__future_wait_helper h) {
   __atomic_store_n(&wait_helper, h, __ATOMIC_RELEASE);
 }

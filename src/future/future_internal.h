@@ -17,4 +17,13 @@ typedef int (*weft__future_wait_helper)(weft_future *f, uint64_t deadline_ns);
 /* Installs the helper (process-wide; the pool calls it once). */
 void weft__future_set_wait_helper(weft__future_wait_helper h);
 
+/* The same for waits on several futures (wait_any, wait_first_error,
+ * as_completed): runs other tasks until done(ctx) holds. Returns 0,
+ * WEFT_ETIMEDOUT, or WEFT_EAGAIN outside a pool worker. */
+typedef int (*weft__future_wait_until_helper)(bool (*done)(void *ctx), void *ctx,
+                                              uint64_t deadline_ns);
+void weft__future_set_wait_until_helper(weft__future_wait_until_helper h);
+/* The installed one, or NULL. */
+weft__future_wait_until_helper weft__future_get_wait_until_helper(void);
+
 #endif /* WEFT_FUTURE_INTERNAL_H */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "future/future_impl.h"
+#include "future/future_internal.h"
 
 /* Links for up to this many futures live on the caller's stack. */
 #define WATCH_STACK_LINKS 16
@@ -68,12 +69,29 @@ static void collect(fut_watch *fw) {
   }
 }
 
+static bool watch_ready(void *ctx) {
+  fut_watch *fw = ctx;
+  return fw->ready_head || __atomic_load_n(&fw->w.done, __ATOMIC_ACQUIRE);
+}
+
 /* The next finished link, or NULL when the deadline passes first. */
 static struct fut_link *watch_next(fut_watch *fw, uint64_t deadline) {
+  /* A pool worker runs other tasks while it waits: the futures it waits on
+   * may be queued behind it on its own pool. */
+  weft__future_wait_until_helper help = weft__future_get_wait_until_helper();
   for (;;) {
     if (!fw->ready_head) collect(fw);
     struct fut_link *l = ready_pop(fw);
     if (l) return l;
+    if (help) {
+      int rc = help(watch_ready, fw, deadline);
+      if (rc == WEFT_ETIMEDOUT) {
+        collect(fw);
+        return ready_pop(fw);
+      }
+      if (rc == 0) continue;
+      help = NULL; /* not a worker: sleep below */
+    }
     uint32_t key = __atomic_load_n(&fw->w.seq, __ATOMIC_SEQ_CST);
     /* Announce the sleep, then re-check (pairs with signal_waiter). */
     __atomic_store_n(&fw->w.sleeping, 1, __ATOMIC_SEQ_CST);

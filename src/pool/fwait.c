@@ -82,6 +82,15 @@ static int helper(weft_future *f, uint64_t deadline_ns) {
   return rc;
 }
 
+/* For waits on several futures: no targeted wake-up (that would take a
+ * callback per future), so a parked helper re-checks every millisecond. */
+static int helper_until(bool (*done)(void *ctx), void *ctx, uint64_t deadline_ns) {
+  weft__worker *w = weft__tls.worker;
+  if (!w) return WEFT_EAGAIN;
+  return weft__worker_help(w, done, ctx, deadline_ns, NULL);
+}
+
 void weft__future_helper_install(void) {
   weft__future_set_wait_helper(helper);
+  weft__future_set_wait_until_helper(helper_until);
 }
