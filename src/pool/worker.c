@@ -93,7 +93,13 @@ static weft__task *find_work(weft__worker *w) {
       if ((t = weft__worker_take(w))) goto found;
       if (weft_unlikely(pool_closed(p)) && !weft__pool_work_visible(p)) goto out;
       for (int k = 0; k < SPIN_PAUSES; k++) weft_cpu_relax();
-      if (i % CLOCK_EVERY == 0 && weft_now_ns() >= end) break;
+      if (i % CLOCK_EVERY != 0) continue;
+      if (weft_now_ns() >= end) break;
+      /* With more runnable threads than CPUs (an outside producer feeding
+       * all the workers), a spinning worker would take the CPU from the very
+       * thread that makes its work: let it run. Costs one syscall per
+       * CLOCK_EVERY looks when nothing else is runnable. */
+      weft_thread_yield();
     }
     weft__worker_leave_searching(w, false);
     weft__pool_park(w, pool_closed, p, WEFT_FOREVER);
