@@ -129,30 +129,11 @@ int weft_future_wait_all(weft_future *const *fs, size_t n, uint64_t timeout_ns) 
   return 0;
 }
 
-int weft_future_wait_any(weft_future *const *fs, size_t n, uint64_t timeout_ns, size_t *index) {
-  if (n == 0 || !index || !futures_valid(fs, n)) return WEFT_EINVAL;
-  for (size_t i = 0; i < n; i++) {
-    if (weft_future_is_finished(fs[i])) { /* fast path: no registration */
-      *index = i;
-      return 0;
-    }
-  }
-  uint64_t deadline = weft_deadline_after(timeout_ns);
-  struct fut_link stack[WATCH_STACK_LINKS];
-  struct fut_link *links = links_alloc(n, stack);
-  if (!links) return WEFT_ENOMEM;
-  fut_watch fw;
-  watch_start(&fw, fs, n, links);
-  struct fut_link *l = watch_next(&fw, deadline);
-  if (l) *index = l->index;
-  watch_stop(&fw);
-  if (links != stack) free(links);
-  return l ? 0 : WEFT_ETIMEDOUT;
-}
-
-int weft_future_wait_first_error(weft_future *const *fs, size_t n, uint64_t timeout_ns,
-                                 size_t *index) {
-  if (!index || !futures_valid(fs, n)) return WEFT_EINVAL;
+/* Watches the futures and hands each one, as it finishes, to stop(); ends
+ * when stop() says so (*index = that future's index) or once all n finished
+ * (*index = n). 0, WEFT_ETIMEDOUT or WEFT_ENOMEM. */
+static int watch_until(weft_future *const *fs, size_t n, uint64_t timeout_ns,
+                       bool (*stop)(weft_future *f), size_t *index) {
   uint64_t deadline = weft_deadline_after(timeout_ns);
   struct fut_link stack[WATCH_STACK_LINKS];
   struct fut_link *links = links_alloc(n, stack);
@@ -167,16 +148,41 @@ int weft_future_wait_first_error(weft_future *const *fs, size_t n, uint64_t time
       rc = WEFT_ETIMEDOUT;
       break;
     }
-    int code = weft_future_error(l->f); /* failed or cancelled: non-zero */
-    if (code != 0) {
+    if (stop(l->f)) {
       *index = l->index;
-      rc = code;
       break;
     }
   }
   watch_stop(&fw);
   if (links != stack) free(links);
   return rc;
+}
+
+static bool any_finished(weft_future *f) {
+  (void)f;
+  return true;
+}
+
+static bool failed_or_cancelled(weft_future *f) {
+  return weft_future_error(f) != 0;
+}
+
+int weft_future_wait_any(weft_future *const *fs, size_t n, uint64_t timeout_ns, size_t *index) {
+  if (n == 0 || !index || !futures_valid(fs, n)) return WEFT_EINVAL;
+  for (size_t i = 0; i < n; i++) {
+    if (weft_future_is_finished(fs[i])) { /* fast path: no registration */
+      *index = i;
+      return 0;
+    }
+  }
+  return watch_until(fs, n, timeout_ns, any_finished, index);
+}
+
+int weft_future_wait_first_error(weft_future *const *fs, size_t n, uint64_t timeout_ns,
+                                 size_t *index) {
+  if (!index || !futures_valid(fs, n)) return WEFT_EINVAL;
+  int rc = watch_until(fs, n, timeout_ns, failed_or_cancelled, index);
+  return rc == 0 && *index < n ? weft_future_error(fs[*index]) : rc;
 }
 
 /* ---- as_completed ---- */
