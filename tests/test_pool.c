@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
 #include "testutil.h"
 #include "weft/pool.h"
 #include "weft/sync.h"
@@ -328,6 +330,12 @@ static void test_stats(void **state) {
   assert_ok(weft_pool_destroy(p));
 }
 
+static uint64_t process_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void test_idle_parks(void **state) {
   (void)state;
   weft_pool *p;
@@ -349,6 +357,14 @@ static void test_idle_parks(void **state) {
     else assert_true(st[0].idle_ns > 0 && st[1].idle_ns > 0);
   }
   assert_true(all);
+  /* And parked means no CPU: over 200 ms of quiet the whole process may use
+   * a little (a sanitizer's own thread, a spurious wake), while one spinning
+   * worker would use all 200 ms. A bound on CPU time, not on speed. */
+  uint64_t cpu0 = process_cpu_ns();
+  weft_sleep_ns(200000000);
+  uint64_t used = process_cpu_ns() - cpu0;
+  if (used >= 40000000) print_error("idle pool used %.1f ms of CPU in 200 ms\n", used / 1e6);
+  assert_true(used < 40000000);
   assert_ok(weft_pool_destroy(p));
 }
 
