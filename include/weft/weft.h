@@ -10,5 +10,6 @@
 #include "weft/future.h"
 #include "weft/pool.h"
 #include "weft/executor.h"
+#include "weft/proc.h"
 
 #endif /* WEFT_WEFT_H */
