@@ -27,6 +27,7 @@ static const tour_step steps[] = {
   {"fork-join fib(35)",            "weft_group_spawn/wait",          tour_fork_join},
   {"parallel for, 2M sin()",       "weft_parallel_for",              tour_parallel_for},
   {"parallel reduce, 4M hashes",   "weft_parallel_reduce",           tour_parallel_reduce},
+  {"subprocess.run, 40 programs",  "weft_subprocess_run_many",       tour_subprocess},
 };
 #define NSTEPS (sizeof steps / sizeof steps[0])
 
@@ -151,7 +152,7 @@ static void print_later(void) {
          "CPUs it is at most %u, and less on a machine that other work keeps busy.\n",
          weft_cpu_count(), weft_cpu_count());
   printf("\ncoming with later issues: asyncio (aio.h), multiprocessing.Process/Pipe/\n"
-         "shared memory and subprocess (proc.h, weft run), Dask delayed (graph.h),\n"
+         "shared memory (proc.h), weft run, Dask delayed (graph.h),\n"
          "Dask arrays/dataframes (array.h, frame.h), cProfile/logging (trace.h,\n"
          "weft trace), load balancing (balance.h).\n");
 }

@@ -4,7 +4,7 @@
  * fills a tour_out; tour.c prints the table. Steps live in tour_sync.c
  * (threads and sync), tour_pool.c (channels, the Pool.map family),
  * tour_futures.c (futures, executors) and tour_parallel.c (fork-join,
- * parallel_for, parallel_reduce). */
+ * parallel_for, parallel_reduce) and tour_proc.c (subprocesses). */
 #ifndef WEFT_CLI_TOUR_H
 #define WEFT_CLI_TOUR_H
 
@@ -71,5 +71,7 @@ int tour_executor(tour_out *out);
 int tour_fork_join(tour_out *out);
 int tour_parallel_for(tour_out *out);
 int tour_parallel_reduce(tour_out *out);
+
+int tour_subprocess(tour_out *out);
 
 #endif /* WEFT_CLI_TOUR_H */
