@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench/peer_python.py — the Python side of `weft bench pool`.
+"""bench/peer_python.py — the Python side of `weft bench pool` and `weft bench proc`.
 
 Usage: peer_python.py BENCH SIZE THREADS [REPS]   (as the C peers, bench/common.h)
 
@@ -9,13 +9,19 @@ Usage: peer_python.py BENCH SIZE THREADS [REPS]   (as the C peers, bench/common.
       (num_workers=THREADS), when dask is importable.
   B4  64 tasks of SIZE microseconds of pure-Python compute through
       multiprocessing.Pool, on 1 and on THREADS processes.
+  P4  SIZE runs of /bin/true, THREADS at a time, in jobs/s: through
+      ThreadPoolExecutor(THREADS) + subprocess.run (impl python-threads), and
+      through asyncio, an asyncio.Semaphore(THREADS) around
+      create_subprocess_exec + wait (impl python-asyncio).
 
 Prints one JSON line per measurement: the median of REPS runs after one
 warm-up run (none for B4). Needs Debian's /usr/bin/python3 for dask.
 """
+import asyncio
 import json
 import multiprocessing
 import statistics
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -110,6 +116,46 @@ def b4_processes(task_us, threads, reps):
          100.0 * times[1] / (threads * times[threads]), "%", "higher")
 
 
+def _true_thread(_):
+    return subprocess.run(["/bin/true"], check=False).returncode
+
+
+def p4_threads(n, threads, reps):
+    with ThreadPoolExecutor(max_workers=threads) as ex:
+        def run():
+            t0 = time.perf_counter_ns()
+            codes = list(ex.map(_true_thread, range(n)))
+            dt = time.perf_counter_ns() - t0
+            assert codes == [0] * n
+            return n * 1e9 / dt
+        emit("P4", "true", "python-threads", threads, measure(run, reps), "jobs/s", "higher")
+
+
+async def _p4_asyncio_batch(n, threads):
+    sem = asyncio.Semaphore(threads)
+
+    async def one():
+        async with sem:
+            proc = await asyncio.create_subprocess_exec("/bin/true")
+            return await proc.wait()
+    return await asyncio.gather(*(one() for _ in range(n)))
+
+
+def p4_asyncio(n, threads, reps):
+    def run():
+        # the event loop is made outside the timing, as a program would have one
+        loop = asyncio.new_event_loop()
+        try:
+            t0 = time.perf_counter_ns()
+            codes = loop.run_until_complete(_p4_asyncio_batch(n, threads))
+            dt = time.perf_counter_ns() - t0
+        finally:
+            loop.close()
+        assert codes == [0] * n
+        return n * 1e9 / dt
+    emit("P4", "true", "python-asyncio", threads, measure(run, reps), "jobs/s", "higher")
+
+
 def main(argv):
     if len(argv) not in (4, 5):
         print(__doc__, file=sys.stderr)
@@ -121,6 +167,9 @@ def main(argv):
         b2_dask(max(1, size // 10), threads, reps)
     elif bench == "B4":
         b4_processes(size, threads, reps)
+    elif bench == "P4":
+        p4_threads(size, threads, reps)
+        p4_asyncio(size, threads, reps)
     else:
         print(f"peer_python: no benchmark {bench}", file=sys.stderr)
         return 2

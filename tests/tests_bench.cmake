@@ -1,4 +1,5 @@
-# tests/tests_bench.cmake — bench_smoke: the benchmark harness still works.
+# tests/tests_bench.cmake — bench_smoke, bench_proc_smoke: the benchmark
+# harness still works.
 #
 # Runs `weft bench pool --quick --json --smoke` (--smoke: every size tiny,
 # one run each, a few seconds) and checks that weft measured each of B1..B5,
@@ -19,4 +20,13 @@ if(WEFT_SANITIZE STREQUAL "")
             -P ${CMAKE_CURRENT_SOURCE_DIR}/run_expect.cmake --
             $<TARGET_FILE:weft> bench pool --quick --json --smoke)
   set_tests_properties(bench_smoke PROPERTIES TIMEOUT 60 LABELS bench)
+
+  # bench_proc_smoke: `weft bench proc` (P4, 20 x /bin/true with --smoke)
+  # still measures weft; peers (Python, GNU parallel, xargs) may be skipped.
+  add_test(NAME bench_proc_smoke
+    COMMAND ${CMAKE_COMMAND}
+            "-DREGEX0=${_q}bench${_q}:${_q}P4${_q},${_q}case${_q}:${_q}true${_q},${_w}"
+            -P ${CMAKE_CURRENT_SOURCE_DIR}/run_expect.cmake --
+            $<TARGET_FILE:weft> bench proc --quick --json --smoke)
+  set_tests_properties(bench_proc_smoke PROPERTIES TIMEOUT 60 LABELS bench)
 endif()

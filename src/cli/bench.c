@@ -1,9 +1,12 @@
-/* src/cli/bench.c — `weft bench pool`: weft and its peers side by side.
+/* src/cli/bench.c — `weft bench pool|proc`: weft and its peers side by side.
  *
  *   weft bench pool [--json|--markdown] [--quick] [--reps N] [--threads N]
  *                   [--only B1,B3]
+ *   weft bench proc [--json|--markdown] [--quick] [--reps N]
  *
- * Runs B1..B5 (the table `benches` below). weft's side runs in this process
+ * `pool` runs B1..B5 (the table `benches` below); `proc` runs P4
+ * (`proc_benches`, bench_proc.c: subprocesses against Python, GNU parallel
+ * and xargs). weft's side runs in this process
  * (bench_pool.c, bench_sync.c); each peer — OpenMP, oneTBB, Python — is a
  * separate program (bench/peer_*) run as a child that prints JSON lines
  * (bench_peer.c); bench_report.c prints the table.
@@ -29,17 +32,35 @@ static const bench_def benches[] = {
   {"B4", "64 coarse tasks, 1 vs N workers", bench_b4_scaling},
   {"B5", "channels, mutex, semaphore", bench_b5_sync},
 };
-#define NBENCHES (sizeof benches / sizeof benches[0])
+
+static const bench_def proc_benches[] = {
+  {"P4", "many /bin/true, 2 at a time", bench_p4_proc},
+};
+
+/* A suite: what `weft bench <name>` runs, and the targets it checks. */
+typedef struct bench_suite {
+  const char *name;
+  const bench_def *benches;
+  size_t n;
+  void (*print_targets)(const bench_ctx *c);
+} bench_suite;
+
+static const bench_suite suites[] = {
+  {"pool", benches, sizeof benches / sizeof benches[0], bench_print_targets},
+  {"proc", proc_benches, sizeof proc_benches / sizeof proc_benches[0],
+   bench_print_proc_targets},
+};
+#define NSUITES (sizeof suites / sizeof suites[0])
 
 static const bench_sizes full_sizes = {
   .fib_n = 30, .tasks = 1000000, .py_tasks = 100000, .elems = 100000000,
-  .task_us = 10000, .chan_items = 2000000, .lock_ops = 10000000};
+  .task_us = 10000, .chan_items = 2000000, .lock_ops = 10000000, .procs = 2000};
 static const bench_sizes quick_sizes = {
   .fib_n = 27, .tasks = 200000, .py_tasks = 20000, .elems = 20000000,
-  .task_us = 2000, .chan_items = 400000, .lock_ops = 2000000};
+  .task_us = 2000, .chan_items = 400000, .lock_ops = 2000000, .procs = 500};
 static const bench_sizes smoke_sizes = {
   .fib_n = 15, .tasks = 2000, .py_tasks = 200, .elems = 100000,
-  .task_us = 100, .chan_items = 10000, .lock_ops = 10000};
+  .task_us = 100, .chan_items = 10000, .lock_ops = 10000, .procs = 20};
 
 /* ---- recording results ---- */
 
@@ -105,8 +126,10 @@ static void usage(FILE *to) {
   fprintf(to,
           "usage: weft bench pool [--json|--markdown] [--quick] [--reps N] [--threads N]\n"
           "                       [--only B1,B2,...]\n"
+          "       weft bench proc [--json|--markdown] [--quick] [--reps N]\n"
           "  B1 fork-join fib    B2 1e6 tiny tasks    B3 data parallel\n"
           "  B4 coarse scaling   B5 channels and sync\n"
+          "  P4 (proc) 2,000 x /bin/true, 2 at a time: vs Python, GNU parallel, xargs\n"
           "  --json     one JSON object per measurement on stdout\n"
           "  --markdown the table as Markdown (for docs/performance.md)\n"
           "  --quick    smaller sizes, 3 runs each (under a minute)\n"
@@ -121,13 +144,19 @@ static bool selected(const char *only, const char *id) {
   return p && (p[strlen(id)] == '\0' || p[strlen(id)] == ',');
 }
 
-static int parse_options(bench_ctx *c, int argc, char **argv, const char **only) {
+static const bench_suite *find_suite(const char *name) {
+  for (size_t i = 0; i < NSUITES; i++)
+    if (strcmp(name, suites[i].name) == 0) return &suites[i];
+  return NULL;
+}
+
+static int parse_options(bench_ctx *c, int argc, char **argv, const char **only,
+                         const bench_suite **suite) {
   bool quick = false, smoke = getenv("WEFT_BENCH_SMOKE") && atoi(getenv("WEFT_BENCH_SMOKE"));
   int reps = 0;
-  bool have_target = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "pool") == 0) have_target = true;
+    if (find_suite(a)) *suite = find_suite(a);
     else if (strcmp(a, "--json") == 0) c->json = true;
     else if (strcmp(a, "--markdown") == 0) c->markdown = true;
     else if (strcmp(a, "--quick") == 0) quick = true;
@@ -143,10 +172,11 @@ static int parse_options(bench_ctx *c, int argc, char **argv, const char **only)
       return 2;
     }
   }
-  if (!have_target || c->threads < 1 || c->threads > 1024 || reps < 0) {
+  if (!*suite || c->threads < 1 || c->threads > 1024 || reps < 0) {
     usage(stderr);
     return 2;
   }
+  c->suite = (*suite)->name;
   c->size = smoke ? smoke_sizes : quick ? quick_sizes : full_sizes;
   c->reps = reps ? reps : smoke ? 1 : quick ? 3 : 5;
   if (c->reps > WB_MAX_REPS) c->reps = WB_MAX_REPS;
@@ -156,19 +186,21 @@ static int parse_options(bench_ctx *c, int argc, char **argv, const char **only)
 int weft_cli_bench(int argc, char **argv) {
   bench_ctx c = {.threads = 2, .start_ns = wb_now_ns()};
   const char *only = NULL;
-  int e = parse_options(&c, argc, argv, &only);
+  const bench_suite *suite = NULL;
+  int e = parse_options(&c, argc, argv, &only, &suite);
   if (e) return e == 1 ? 0 : e;
   bench_find_peer_dir(&c);
 
   int failed = 0;
-  for (size_t i = 0; i < NBENCHES; i++) {
-    if (!selected(only, benches[i].id)) continue;
-    bench_progress(&c, "%s: %s", benches[i].id, benches[i].what);
-    if (benches[i].run(&c) != 0) failed = 1;
+  for (size_t i = 0; i < suite->n; i++) {
+    const bench_def *b = &suite->benches[i];
+    if (!selected(only, b->id)) continue;
+    bench_progress(&c, "%s: %s", b->id, b->what);
+    if (b->run(&c) != 0) failed = 1;
   }
   if (!c.json) {
     bench_print_table(&c);
-    bench_print_targets(&c);
+    suite->print_targets(&c);
   }
   if (bench_count_mismatches(&c)) failed = 1;
   free(c.results);

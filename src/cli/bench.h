@@ -5,6 +5,7 @@
  * bench_report.c  the table, the cross-checks, the issue's targets
  * bench_pool.c    B1–B4: fork-join, many tasks, data parallel, coarse scaling
  * bench_sync.c    B5: channels, mutex, semaphore
+ * bench_proc.c    P4 (`weft bench proc`): many short subprocesses
  *
  * Every weft measurement and every peer runs the loop bodies of
  * bench/common.h, so only the scheduling differs between rows. */
@@ -26,9 +27,11 @@ typedef struct bench_sizes {
   unsigned task_us;      /* B4: compute per task, microseconds (64 tasks) */
   size_t chan_items;     /* B5: items through a channel */
   size_t lock_ops;       /* B5: lock/unlock pairs, sem post/wait pairs */
+  size_t procs;          /* P4: runs of /bin/true */
 } bench_sizes;
 
 typedef struct bench_ctx {
+  const char *suite;     /* "pool" or "proc": the table's title */
   bench_sizes size;
   int reps;              /* runs per measurement; the median is reported */
   unsigned threads;      /* the "many threads" count (default 2) */
@@ -78,5 +81,8 @@ int bench_b2_tasks(bench_ctx *c);
 int bench_b3_data(bench_ctx *c);
 int bench_b4_scaling(bench_ctx *c);
 int bench_b5_sync(bench_ctx *c);
+int bench_p4_proc(bench_ctx *c);
+/* The `proc` suite's target (P4 >= Python's best), checked against this run. */
+void bench_print_proc_targets(const bench_ctx *c);
 
 #endif /* WEFT_CLI_BENCH_H */

@@ -22,7 +22,7 @@ static const command commands[] = {
    "every module on built-in data, with times and speedups"},
   {"info",      weft_cli_info, "info",
    "the CPUs this process may use, and why"},
-  {"bench",     weft_cli_bench, "bench pool [--json] [--quick]",
+  {"bench",     weft_cli_bench, "bench pool|proc [--json] [--quick]",
    "weft and its peers side by side"},
   {"help",      run_help, "help", "this message"},
   {"--help",    run_help, NULL, NULL},
