@@ -40,7 +40,8 @@ extern "C" {
   X(ECRASHED,   -4005, "worker crashed")                                       \
   X(ETASK,      -4006, "task failed")                                          \
   X(EEXHAUSTED, -4007, "no more items")                                        \
-  X(ESYSTEM,    -4008, "unexpected system error")
+  X(ESYSTEM,    -4008, "unexpected system error")                             \
+  X(EOWNERDEAD, -130,  "previous owner died; protected state may be inconsistent")
 
 enum weft_errno {
 #define WEFT__ERR_ENUM(name, value, msg) WEFT_##name = (value),

@@ -2,9 +2,10 @@
  * subprocess.run and subprocess.Popen), and running many of them at once
  * with a bound on parallelism (GNU parallel, xargs -P).
  *
- * This file is the home of everything about processes in weft. Its
- * subprocess section below is what the module offers today; process
- * objects, the process pool and IPC join it in their own sections.
+ * This file is the home of everything about processes in weft: the
+ * subprocess section, then IPC (shared memory, framed pipes, a
+ * process-shared queue, robust process-shared lock/semaphore/event/barrier);
+ * process objects and the process pool join it in their own sections.
  *
  * Children are started with posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK)
  * then exec), which is safe in multithreaded programs and reports an exec
@@ -163,6 +164,229 @@ int weft_subprocess_signal(weft_subprocess *p, int sig);
 /* Kills the child (SIGKILL) if it is still running, reaps it, closes the
  * pipes and frees everything not yet moved into a result. NULL is ignored. */
 void weft_subprocess_destroy(weft_subprocess *p);
+
+/* ======================== IPC ========================
+ *
+ * Memory and channels shared between processes (multiprocessing's
+ * shared_memory, Value/Array, Pipe, Queue, Lock, Semaphore, Event, Barrier).
+ * Semantics and the reasons behind them: docs/ipc.md.
+ *
+ * Handles (weft_shm, weft_pipe, weft_pqueue, weft_shm_array) are small
+ * process-local objects around a file descriptor and a mapping. After fork()
+ * the child holds a copy of the handle and uses it as is; each process
+ * destroys its own copy (which unmaps/closes only its own view). Every fd
+ * weft opens here is close-on-exec. The process-shared sync objects
+ * (weft_plock, weft_psem, weft_pevent, weft_pbarrier) are plain structs
+ * that the caller places inside shared memory and initialises once. */
+
+/* ---- shared memory segments ---- */
+
+typedef struct weft_shm weft_shm;
+
+/* Creates a zero-filled shared segment of `size` bytes (> 0), mapped
+ * read/write. name == NULL: anonymous (memfd_create), reachable by children
+ * after fork or by anyone handed weft_shm_fd. Otherwise a named POSIX
+ * segment ("/name": one leading '/', no other, at most 255 bytes), created
+ * exclusively with mode 0600 (owner only); it outlives the process until
+ * weft_shm_unlink. *out is owned by the caller until weft_shm_destroy.
+ * Errors: WEFT_EINVAL (NULL out, size 0, bad name), -EEXIST (name taken),
+ * WEFT_ENOMEM, other -errno. Thread-safe. */
+int weft_shm_create(weft_shm **out, const char *name, size_t size);
+
+/* Opens and maps an existing named segment at its current size.
+ * Errors: WEFT_EINVAL, WEFT_ENOENT, WEFT_EPERM/-EACCES, WEFT_ENOMEM. */
+int weft_shm_open(weft_shm **out, const char *name);
+
+/* Opens a segment from a file descriptor (e.g. a memfd received from a
+ * parent): dups fd (the caller keeps its own) and maps it whole. */
+int weft_shm_from_fd(weft_shm **out, int fd);
+
+/* The mapping (page-aligned), its size and the segment's fd (owned by the
+ * handle; dup it to keep it). NULL / 0 / -1 for a NULL handle. */
+void *weft_shm_ptr(const weft_shm *s);
+size_t weft_shm_size(const weft_shm *s);
+int weft_shm_fd(const weft_shm *s);
+
+/* Unmaps, closes and frees this process's handle. The segment itself lives
+ * on while other processes map it (and, when named, until unlinked).
+ * NULL is ignored. */
+void weft_shm_destroy(weft_shm *s);
+
+/* Removes a named segment's name (shm_unlink); mappings stay valid.
+ * Errors: WEFT_EINVAL (bad name), WEFT_ENOENT. */
+int weft_shm_unlink(const char *name);
+
+/* ---- process-shared robust lock ----
+ * A pthread mutex with PTHREAD_PROCESS_SHARED and PTHREAD_MUTEX_ROBUST:
+ * the kernel's robust list notices a holder that dies, so the next locker
+ * gets WEFT_EOWNERDEAD instead of hanging (docs/ipc.md says why not a
+ * hand-made futex). Place it in shared memory; init once, in one process.
+ * Not recursive. */
+typedef struct weft_plock {
+  union { unsigned char bytes[64]; long long align_; } opaque_;
+} weft_plock;
+
+/* Errors: WEFT_EINVAL (NULL), WEFT_ENOMEM, -errno from pthreads. */
+int weft_plock_init(weft_plock *l);
+/* Only once no process uses it. NULL is ignored. */
+void weft_plock_destroy(weft_plock *l);
+/* Takes the lock. 0; or WEFT_EOWNERDEAD: the lock IS held by the caller,
+ * but the previous holder died inside its critical section — repair the
+ * protected state, then call weft_plock_consistent before unlocking
+ * (unlocking without it makes the lock unusable: every later lock returns
+ * WEFT_EBROKEN). WEFT_EDEADLK: the calling thread already holds it. */
+int weft_plock_lock(weft_plock *l);
+/* As lock, giving up after timeout_ns (relative; WEFT_FOREVER = never):
+ * WEFT_ETIMEDOUT. */
+int weft_plock_lock_timed(weft_plock *l, uint64_t timeout_ns);
+/* 0, WEFT_EOWNERDEAD (held, as above), WEFT_EBUSY, WEFT_EBROKEN. */
+int weft_plock_trylock(weft_plock *l);
+/* Declares the state repaired after WEFT_EOWNERDEAD. WEFT_EINVAL when the
+ * lock is not in that state or not held by the caller. */
+int weft_plock_consistent(weft_plock *l);
+/* WEFT_EPERM when the caller does not hold it. */
+int weft_plock_unlock(weft_plock *l);
+
+/* ---- process-shared counting semaphore (a shared futex word) ----
+ * Not robust: a unit held by a process that dies is not given back. */
+typedef struct weft_psem { uint32_t value; uint32_t waiters; } weft_psem;
+/* Errors: WEFT_EINVAL (NULL, value > INT32_MAX). */
+int weft_psem_init(weft_psem *s, unsigned value);
+/* Blocks until a unit is taken: 0, or WEFT_EINVAL for NULL. */
+int weft_psem_wait(weft_psem *s);
+/* 0, or WEFT_ETIMEDOUT after timeout_ns (relative). */
+int weft_psem_wait_timed(weft_psem *s, uint64_t timeout_ns);
+/* 0 or WEFT_EAGAIN. */
+int weft_psem_trywait(weft_psem *s);
+/* Gives a unit back, waking one waiter in any process. WEFT_ERANGE past
+ * INT32_MAX. */
+int weft_psem_post(weft_psem *s);
+unsigned weft_psem_value(const weft_psem *s);
+
+/* ---- process-shared event (multiprocessing.Event) ---- */
+typedef struct weft_pevent { uint32_t state; } weft_pevent;
+void weft_pevent_init(weft_pevent *e);
+/* Sets the flag and wakes every waiter in every process. */
+void weft_pevent_set(weft_pevent *e);
+void weft_pevent_clear(weft_pevent *e);
+bool weft_pevent_is_set(const weft_pevent *e);
+/* Returns once the flag is (or was, since the call began) set: 0; or
+ * WEFT_ETIMEDOUT; WEFT_EINVAL for NULL. */
+int weft_pevent_wait(weft_pevent *e);
+int weft_pevent_wait_timed(weft_pevent *e, uint64_t timeout_ns);
+
+/* ---- process-shared barrier (multiprocessing.Barrier) ----
+ * One 32-bit futex word: generation in the high 16 bits, arrivals in the
+ * low 16, so at most 65535 parties. */
+typedef struct weft_pbarrier { uint32_t state; uint32_t parties; } weft_pbarrier;
+/* Errors: WEFT_EINVAL (NULL, parties 0 or > 65535). */
+int weft_pbarrier_init(weft_pbarrier *b, unsigned parties);
+/* WEFT_BARRIER_SERIAL-like: 1 for exactly one process per generation (the
+ * last to arrive), 0 for the others; WEFT_EINVAL for NULL. */
+int weft_pbarrier_wait(weft_pbarrier *b);
+/* As wait; WEFT_ETIMEDOUT withdraws the caller's arrival, so the barrier
+ * stays usable (it then needs one more arrival), unlike the in-process
+ * barrier, which breaks: a process-shared "broken" state would outlive the
+ * processes that could reset it. */
+int weft_pbarrier_wait_timed(weft_pbarrier *b, uint64_t timeout_ns);
+
+/* ---- framed duplex pipes (multiprocessing.Pipe / Connection) ---- */
+
+typedef struct weft_pipe weft_pipe;
+
+/* Largest message: 1 GiB. */
+#define WEFT_PIPE_MAX_MSG (1ull << 30)
+
+/* Creates a connected pair (a SOCK_STREAM socketpair with a length prefix
+ * per message); each end can send and receive. *a and *b are owned by the
+ * caller: weft_pipe_close each. After fork, each process usually closes
+ * the end it does not use. Errors: WEFT_EINVAL, WEFT_ENOMEM, -errno. */
+int weft_pipe_create(weft_pipe **a, weft_pipe **b);
+
+/* Sends one message of `size` bytes (0 allowed, at most WEFT_PIPE_MAX_MSG),
+ * blocking until the kernel has taken all of it (as Connection.send_bytes;
+ * a large message needs the peer to read). Handles partial writes and
+ * EINTR; never raises SIGPIPE. Errors: WEFT_EINVAL, WEFT_ERANGE (too big),
+ * WEFT_ECLOSED (peer closed), -errno. One sender per end at a time. */
+int weft_pipe_send(weft_pipe *p, const void *data, size_t size);
+
+/* Receives the next message: *data (malloc'd, owned by the caller: free();
+ * NULL when *size is 0) and *size. Waits at most timeout_ns (WEFT_FOREVER,
+ * or 0 to poll): WEFT_ETIMEDOUT keeps any partly read message inside the
+ * handle, and the next recv continues it. WEFT_ECLOSED: the peer closed
+ * and every message was read. WEFT_EIO: the peer closed in mid-message or
+ * sent a bad length. WEFT_ENOMEM. One receiver per end at a time. */
+int weft_pipe_recv(weft_pipe *p, void **data, size_t *size, uint64_t timeout_ns);
+
+/* The socket's fd (owned by the handle), for poll() or SCM_RIGHTS. */
+int weft_pipe_fd(const weft_pipe *p);
+
+/* Closes this process's end and frees the handle; the peer's recv then
+ * gets WEFT_ECLOSED (once every process holding the end closed it).
+ * NULL is ignored. */
+void weft_pipe_close(weft_pipe *p);
+
+/* ---- process-shared MPMC queue (multiprocessing.Queue, no feeder) ----
+ * A bounded ring of fixed-size items in a shared memfd mapping (Vyukov's
+ * sequence-numbered slots, as chan.h's ring, with futex sleeps that work
+ * across processes). Items are copied in and out. Any number of processes
+ * and threads may send and receive at once. A process that dies in the
+ * middle of a send or receive can stall the queue (not robust). */
+
+typedef struct weft_pqueue weft_pqueue;
+
+/* Creates a queue for `capacity` items (rounded up to a power of two) of
+ * item_size bytes (> 0). Children forked afterwards share it; other
+ * processes can attach through weft_pqueue_fd. *out is owned by the caller
+ * (each process destroys its own copy). Errors: WEFT_EINVAL, WEFT_ENOMEM,
+ * -errno. */
+int weft_pqueue_create(weft_pqueue **out, size_t item_size, size_t capacity);
+
+/* Attaches to a queue from its fd (dup'ed; the caller keeps its own).
+ * Errors: WEFT_EINVAL (not a weft queue), WEFT_ENOMEM, -errno. */
+int weft_pqueue_attach(weft_pqueue **out, int fd);
+
+/* The memfd behind the queue (owned by the handle). */
+int weft_pqueue_fd(const weft_pqueue *q);
+
+/* Copies item_size bytes in, waiting for room. 0, WEFT_ECLOSED (closed
+ * before the item went in), WEFT_ETIMEDOUT (timed), WEFT_EAGAIN (try:
+ * full), WEFT_EINVAL (NULL). */
+int weft_pqueue_send(weft_pqueue *q, const void *item);
+int weft_pqueue_send_timed(weft_pqueue *q, const void *item, uint64_t timeout_ns);
+int weft_pqueue_try_send(weft_pqueue *q, const void *item);
+
+/* Copies the oldest item out, waiting for one. WEFT_ECLOSED once the queue
+ * is closed and drained (Go semantics); WEFT_ETIMEDOUT; WEFT_EAGAIN (try:
+ * empty for now). */
+int weft_pqueue_recv(weft_pqueue *q, void *item);
+int weft_pqueue_recv_timed(weft_pqueue *q, void *item, uint64_t timeout_ns);
+int weft_pqueue_try_recv(weft_pqueue *q, void *item);
+
+/* Closes the queue for every process: senders get WEFT_ECLOSED, receivers
+ * drain what is left. WEFT_EALREADY when already closed. */
+int weft_pqueue_close(weft_pqueue *q);
+
+/* Unmaps and frees this process's handle (the queue lives on in the other
+ * processes that map it). NULL is ignored. */
+void weft_pqueue_destroy(weft_pqueue *q);
+
+/* ---- typed shared arrays and values (multiprocessing.Array / Value) ----
+ * n elements of elem_size bytes, zeroed, in an anonymous shared segment,
+ * with a weft_plock beside them: Value('i', 0) is
+ * weft_shm_array_create(&a, sizeof(int), 1). The elements are plain memory:
+ * take weft_shm_array_lock for compound updates, or use atomics. */
+
+typedef struct weft_shm_array weft_shm_array;
+
+/* Errors: WEFT_EINVAL (NULL, 0 sizes, overflow), WEFT_ENOMEM, -errno. */
+int weft_shm_array_create(weft_shm_array **out, size_t elem_size, size_t n);
+/* The elements (aligned to 64 bytes), their count, and the lock. */
+void *weft_shm_array_data(const weft_shm_array *a);
+size_t weft_shm_array_len(const weft_shm_array *a);
+weft_plock *weft_shm_array_lock(const weft_shm_array *a);
+/* Unmaps and frees this process's handle. NULL is ignored. */
+void weft_shm_array_destroy(weft_shm_array *a);
 
 #ifdef __cplusplus
 }
