@@ -46,3 +46,9 @@ weft_example_test(sync_tour
 weft_example_test(channels
   "-DLINE0=3 producers -> 2 consumers"
   "-DLINE1=received 3000 messages, sum 1501500 (expected 1501500)")
+weft_example_test(shared_counter
+  "-DLINE0=4 processes x 25000 increments under a shared lock"
+  "-DLINE1=counter = 100000 (expected 100000)")
+weft_example_test(process_queue
+  "-DLINE0=2 consumer processes squared 1000 items"
+  "-DLINE1=sum of squares = 333833500 (expected 333833500)")

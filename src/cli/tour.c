@@ -151,8 +151,8 @@ static void print_later(void) {
   printf("\nspeedup = serial time / weft time, each the best of 3 runs; with %u usable\n"
          "CPUs it is at most %u, and less on a machine that other work keeps busy.\n",
          weft_cpu_count(), weft_cpu_count());
-  printf("\ncoming with later issues: asyncio (aio.h), multiprocessing.Process/Pipe/\n"
-         "shared memory (proc.h), weft run, Dask delayed (graph.h),\n"
+  printf("\ncoming with later issues: asyncio (aio.h), multiprocessing.Process and\n"
+         "its Pool (proc.h), weft run, Dask delayed (graph.h),\n"
          "Dask arrays/dataframes (array.h, frame.h), cProfile/logging (trace.h,\n"
          "weft trace), load balancing (balance.h).\n");
 }
