@@ -19,6 +19,7 @@
 
 #include <sys/types.h>
 #include "weft/core.h"
+#include "weft/sync.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -249,7 +250,7 @@ int weft_plock_unlock(weft_plock *l);
 
 /* ---- process-shared counting semaphore (a shared futex word) ----
  * Not robust: a unit held by a process that dies is not given back. */
-typedef struct weft_psem { uint32_t value; uint32_t waiters; } weft_psem;
+typedef struct weft_psem { weft_sem sem; } weft_psem; /* fields private */
 /* Errors: WEFT_EINVAL (NULL, value > INT32_MAX). */
 int weft_psem_init(weft_psem *s, unsigned value);
 /* Blocks until a unit is taken: 0, or WEFT_EINVAL for NULL. */
@@ -264,7 +265,7 @@ int weft_psem_post(weft_psem *s);
 unsigned weft_psem_value(const weft_psem *s);
 
 /* ---- process-shared event (multiprocessing.Event) ---- */
-typedef struct weft_pevent { uint32_t state; } weft_pevent;
+typedef struct weft_pevent { weft_event ev; } weft_pevent; /* fields private */
 void weft_pevent_init(weft_pevent *e);
 /* Sets the flag and wakes every waiter in every process. */
 void weft_pevent_set(weft_pevent *e);

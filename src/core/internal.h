@@ -70,6 +70,20 @@ void weft__deadline_timespec(uint64_t deadline_ns, bool realtime, struct timespe
 #define WEFT__TSAN 0
 #endif
 
+/* Either flavour, chosen by the caller: private futexes (faster: keyed by
+ * address) for objects inside one process, shared ones for objects in
+ * memory mapped by several processes. One algorithm serves both (src/sync
+ * for weft_sem/weft_event, src/proc for their process-shared twins). */
+static inline int weft__futex_wait_in(uint32_t *addr, uint32_t expected, uint64_t deadline_ns,
+                                      bool shared) {
+  return shared ? weft__futex_wait_shared(addr, expected, deadline_ns)
+                : weft__futex_wait(addr, expected, deadline_ns);
+}
+static inline void weft__futex_wake_in(uint32_t *addr, int n, bool shared) {
+  if (shared) weft__futex_wake_shared(addr, n);
+  else weft__futex_wake(addr, n);
+}
+
 /* Allocation aligned to a cache line, zeroed. NULL on failure. Free with free(). */
 void *weft__alloc_aligned(size_t size);
 

@@ -1,143 +1,62 @@
-/* src/proc/psync.c — process-shared semaphore, event and barrier: the
- * algorithms of src/sync/sem.c and event.c on futex words that live in
- * shared memory, so every sleep and wake uses the shared (non-private)
- * futex calls, which the kernel keys by the physical page, not by the
- * address space. Nothing here holds a pointer: every field is a plain
+/* src/proc/psync.c — process-shared semaphore, event and barrier. The
+ * semaphore and event run src/sync's own algorithms on objects placed in
+ * shared memory, with the shared (non-private) futex calls, which the
+ * kernel keys by the physical page, not by the address space. Nothing here holds a pointer: every field is a plain
  * integer, valid at any mapping address. */
 #include <limits.h>
 #include <stdint.h>
 #include "core/internal.h"
+#include "sync/sync_internal.h"
 #include "weft/proc.h"
 
-/* ---- semaphore (see src/sync/sem.c for the Dekker reasoning) ---- */
+/* ---- semaphore and event: src/sync's algorithms, with shared futexes ---- */
 
 int weft_psem_init(weft_psem *s, unsigned value) {
-  if (!s || value > INT32_MAX) return WEFT_EINVAL;
-  s->value = value;
-  s->waiters = 0;
-  return 0;
-}
-
-/* Acquire: pairs with post's release, so what the poster wrote before
- * posting is visible to the process that takes the unit. */
-static bool sem_take(weft_psem *s) {
-  uint32_t v = weft_load_relaxed(&s->value);
-  while (v > 0)
-    if (__atomic_compare_exchange_n(&s->value, &v, v - 1, true, __ATOMIC_ACQUIRE,
-                                    __ATOMIC_RELAXED))
-      return true;
-  return false;
-}
-
-static int sem_wait_until(weft_psem *s, uint64_t deadline_ns) {
-  /* seq_cst: "count myself, then read value" against post's "raise value,
-   * then read waiters": one of the two sides sees the other. */
-  __atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
-  int rc = 0;
-  for (;;) {
-    if (__atomic_load_n(&s->value, __ATOMIC_SEQ_CST) != 0) {
-      if (sem_take(s)) break;
-      continue;
-    }
-    if (weft__futex_wait_shared(&s->value, 0, deadline_ns) == WEFT_ETIMEDOUT) {
-      rc = sem_take(s) ? 0 : WEFT_ETIMEDOUT; /* a post may have raced the timeout */
-      break;
-    }
-  }
-  __atomic_fetch_sub(&s->waiters, 1, __ATOMIC_RELAXED);
-  return rc;
+  return s ? weft_sem_init(&s->sem, value) : WEFT_EINVAL;
 }
 
 int weft_psem_wait(weft_psem *s) {
-  if (!s) return WEFT_EINVAL;
-  return sem_take(s) ? 0 : sem_wait_until(s, WEFT_FOREVER);
+  return s ? weft__sem_wait_timed(&s->sem, WEFT_FOREVER, true) : WEFT_EINVAL;
 }
 
 int weft_psem_wait_timed(weft_psem *s, uint64_t timeout_ns) {
-  if (!s) return WEFT_EINVAL;
-  return sem_take(s) ? 0 : sem_wait_until(s, weft_deadline_after(timeout_ns));
+  return s ? weft__sem_wait_timed(&s->sem, timeout_ns, true) : WEFT_EINVAL;
 }
 
 int weft_psem_trywait(weft_psem *s) {
-  if (!s) return WEFT_EINVAL;
-  return sem_take(s) ? 0 : WEFT_EAGAIN;
+  return s ? weft_sem_trywait(&s->sem) : WEFT_EINVAL; /* takes without sleeping */
 }
 
 int weft_psem_post(weft_psem *s) {
-  if (!s) return WEFT_EINVAL;
-  uint32_t v = weft_load_relaxed(&s->value);
-  do {
-    if (v >= INT32_MAX) return WEFT_ERANGE;
-  } while (!__atomic_compare_exchange_n(&s->value, &v, v + 1, true, __ATOMIC_SEQ_CST,
-                                        __ATOMIC_RELAXED));
-  if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) != 0) weft__futex_wake_shared(&s->value, 1);
-  return 0;
+  return s ? weft__sem_post(&s->sem, true) : WEFT_EINVAL;
 }
 
 unsigned weft_psem_value(const weft_psem *s) {
-  return s ? weft_load_relaxed(&s->value) : 0;
+  return s ? weft_sem_value(&s->sem) : 0;
 }
 
-/* ---- event: bit 0 set, bit 1 sleepers, bits 2.. set count (event.c) ---- */
-
-enum { SET_BIT = 1u, SLEEPER_BIT = 2u, GEN_ONE = 4u };
-
 void weft_pevent_init(weft_pevent *e) {
-  if (e) e->state = 0;
+  if (e) weft_event_init(&e->ev);
 }
 
 void weft_pevent_set(weft_pevent *e) {
-  if (!e) return;
-  uint32_t s = weft_load_relaxed(&e->state), next;
-  do {
-    if (s & SET_BIT) return;
-    next = ((s & ~(SET_BIT | SLEEPER_BIT)) + GEN_ONE) | SET_BIT;
-    /* Release: the setter's writes are visible to waiters that see it. */
-  } while (!__atomic_compare_exchange_n(&e->state, &s, next, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED));
-  if (s & SLEEPER_BIT) weft__futex_wake_shared(&e->state, INT_MAX);
+  if (e) weft__event_set(&e->ev, true);
 }
 
 void weft_pevent_clear(weft_pevent *e) {
-  if (e) __atomic_fetch_and(&e->state, ~SET_BIT, __ATOMIC_RELAXED);
+  if (e) weft_event_clear(&e->ev); /* wakes nobody */
 }
 
 bool weft_pevent_is_set(const weft_pevent *e) {
-  return e && (weft_load_acquire(&e->state) & SET_BIT);
-}
-
-/* A waiter woken by a set succeeds even if the event was cleared again
- * before it ran: it compares the set count, not only the flag. */
-static bool set_since(uint32_t seen, uint32_t now) {
-  return (now & SET_BIT) || (now & ~(SET_BIT | SLEEPER_BIT)) != (seen & ~(SET_BIT | SLEEPER_BIT));
-}
-
-static int event_wait_until(weft_pevent *e, uint64_t deadline_ns) {
-  uint32_t seen = weft_load_acquire(&e->state);
-  if (seen & SET_BIT) return 0;
-  for (;;) {
-    uint32_t want = seen | SLEEPER_BIT;
-    if (seen != want && !__atomic_compare_exchange_n(&e->state, &seen, want, false,
-                                                     __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
-      if (set_since(want, seen)) return 0;
-      continue;
-    }
-    int rc = weft__futex_wait_shared(&e->state, want, deadline_ns);
-    uint32_t now = weft_load_acquire(&e->state);
-    if (set_since(want, now)) return 0;
-    if (rc == WEFT_ETIMEDOUT) return WEFT_ETIMEDOUT;
-    seen = now;
-  }
+  return e && weft_event_is_set(&e->ev);
 }
 
 int weft_pevent_wait(weft_pevent *e) {
-  if (!e) return WEFT_EINVAL;
-  return event_wait_until(e, WEFT_FOREVER);
+  return e ? weft__event_wait_timed(&e->ev, WEFT_FOREVER, true) : WEFT_EINVAL;
 }
 
 int weft_pevent_wait_timed(weft_pevent *e, uint64_t timeout_ns) {
-  if (!e) return WEFT_EINVAL;
-  return event_wait_until(e, weft_deadline_after(timeout_ns));
+  return e ? weft__event_wait_timed(&e->ev, timeout_ns, true) : WEFT_EINVAL;
 }
 
 /* ---- barrier: state = generation << 16 | arrivals ----

@@ -8,7 +8,7 @@
  * word, so no fences are needed: the kernel compares the whole word. */
 #include <limits.h>
 #include "core/internal.h"
-#include "weft/sync.h"
+#include "sync/sync_internal.h"
 
 enum { SET_BIT = 1u, SLEEPER_BIT = 2u, GEN_ONE = 4u };
 
@@ -20,7 +20,7 @@ void weft_event_destroy(weft_event *e) {
   (void)e;
 }
 
-void weft_event_set(weft_event *e) {
+void weft__event_set(weft_event *e, bool shared) {
   if (!e) return;
   uint32_t s = weft_load_relaxed(&e->state);
   uint32_t next;
@@ -31,7 +31,11 @@ void weft_event_set(weft_event *e) {
      * see the new word (they load it with acquire). */
   } while (!__atomic_compare_exchange_n(&e->state, &s, next, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED));
-  if (s & SLEEPER_BIT) weft__futex_wake(&e->state, INT_MAX);
+  if (s & SLEEPER_BIT) weft__futex_wake_in(&e->state, INT_MAX, shared);
+}
+
+void weft_event_set(weft_event *e) {
+  weft__event_set(e, false);
 }
 
 void weft_event_clear(weft_event *e) {
@@ -47,7 +51,7 @@ static bool was_set_since(uint32_t seen, uint32_t now) {
   return (now & SET_BIT) || (now & ~(SET_BIT | SLEEPER_BIT)) != (seen & ~(SET_BIT | SLEEPER_BIT));
 }
 
-static int wait_until(weft_event *e, uint64_t deadline_ns) {
+static int wait_until(weft_event *e, uint64_t deadline_ns, bool shared) {
   uint32_t seen = weft_load_acquire(&e->state);
   if (seen & SET_BIT) return 0;
   for (;;) {
@@ -58,7 +62,7 @@ static int wait_until(weft_event *e, uint64_t deadline_ns) {
       if (was_set_since(want, seen)) return 0;
       continue; /* a clear or another sleeper changed the word: retry */
     }
-    int rc = weft__futex_wait(&e->state, want, deadline_ns);
+    int rc = weft__futex_wait_in(&e->state, want, deadline_ns, shared);
     uint32_t now = weft_load_acquire(&e->state);
     if (was_set_since(want, now)) return 0;
     if (rc == WEFT_ETIMEDOUT) return WEFT_ETIMEDOUT;
@@ -67,12 +71,16 @@ static int wait_until(weft_event *e, uint64_t deadline_ns) {
 }
 
 void weft_event_wait(weft_event *e) {
-  if (e) wait_until(e, WEFT_FOREVER);
+  if (e) wait_until(e, WEFT_FOREVER, false);
+}
+
+int weft__event_wait_timed(weft_event *e, uint64_t timeout_ns, bool shared) {
+  if (!e) return WEFT_EINVAL;
+  return wait_until(e, weft_deadline_after(timeout_ns), shared);
 }
 
 int weft_event_wait_timed(weft_event *e, uint64_t timeout_ns) {
-  if (!e) return WEFT_EINVAL;
-  return wait_until(e, weft_deadline_after(timeout_ns));
+  return weft__event_wait_timed(e, timeout_ns, false);
 }
 
 /* ---- once: 0 new, 1 running, 2 running with sleepers, 3 done ---- */

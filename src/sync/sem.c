@@ -9,7 +9,7 @@
  * between our read and our sleep makes the sleep return at once). */
 #include <stdint.h>
 #include "core/internal.h"
-#include "weft/sync.h"
+#include "sync/sync_internal.h"
 
 int weft_sem_init(weft_sem *s, unsigned value) {
   if (!s || value > INT32_MAX) return WEFT_EINVAL;
@@ -34,7 +34,7 @@ static bool try_take(weft_sem *s) {
   return false;
 }
 
-static int wait_until(weft_sem *s, uint64_t deadline_ns) {
+static int wait_until(weft_sem *s, uint64_t deadline_ns, bool shared) {
   __atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST); /* Dekker, see top */
   int rc = 0;
   for (;;) {
@@ -42,7 +42,7 @@ static int wait_until(weft_sem *s, uint64_t deadline_ns) {
       if (try_take(s)) break;
       continue; /* another thread took it first: look again */
     }
-    if (weft__futex_wait(&s->value, 0, deadline_ns) == WEFT_ETIMEDOUT) {
+    if (weft__futex_wait_in(&s->value, 0, deadline_ns, shared) == WEFT_ETIMEDOUT) {
       /* A post may have raced the timeout and woken nobody: take it. */
       rc = try_take(s) ? 0 : WEFT_ETIMEDOUT;
       break;
@@ -54,7 +54,7 @@ static int wait_until(weft_sem *s, uint64_t deadline_ns) {
 }
 
 void weft_sem_wait(weft_sem *s) {
-  if (s && !try_take(s)) wait_until(s, WEFT_FOREVER);
+  if (s && !try_take(s)) wait_until(s, WEFT_FOREVER, false);
 }
 
 int weft_sem_trywait(weft_sem *s) {
@@ -62,13 +62,17 @@ int weft_sem_trywait(weft_sem *s) {
   return try_take(s) ? 0 : WEFT_EAGAIN;
 }
 
-int weft_sem_wait_timed(weft_sem *s, uint64_t timeout_ns) {
+int weft__sem_wait_timed(weft_sem *s, uint64_t timeout_ns, bool shared) {
   if (!s) return WEFT_EINVAL;
   if (try_take(s)) return 0;
-  return wait_until(s, weft_deadline_after(timeout_ns));
+  return wait_until(s, weft_deadline_after(timeout_ns), shared);
 }
 
-int weft_sem_post(weft_sem *s) {
+int weft_sem_wait_timed(weft_sem *s, uint64_t timeout_ns) {
+  return weft__sem_wait_timed(s, timeout_ns, false);
+}
+
+int weft__sem_post(weft_sem *s, bool shared) {
   if (!s) return WEFT_EINVAL;
   uint32_t v = weft_load_relaxed(&s->value);
   do {
@@ -77,8 +81,12 @@ int weft_sem_post(weft_sem *s) {
      * Dekker pair with wait_until, see top. */
   } while (!__atomic_compare_exchange_n(&s->value, &v, v + 1, true, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED));
-  if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) != 0) weft__futex_wake(&s->value, 1);
+  if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) != 0) weft__futex_wake_in(&s->value, 1, shared);
   return 0;
+}
+
+int weft_sem_post(weft_sem *s) {
+  return weft__sem_post(s, false);
 }
 
 unsigned weft_sem_value(const weft_sem *s) {

@@ -1,6 +1,13 @@
-/* src/sync/sync_internal.h — deadline-based waits shared by the files of
- * src/sync/ (the public calls take relative timeouts; composing primitives
- * need absolute deadlines so that retries do not stretch them). */
+/* src/sync/sync_internal.h — what the files of src/sync share, and what
+ * src/proc reuses.
+ *
+ * Deadline-based waits: the public calls take relative timeouts; composing
+ * primitives need absolute deadlines so that retries do not stretch them.
+ *
+ * The semaphore and event algorithms with the futex flavour as a parameter:
+ * src/proc's process-shared weft_psem / weft_pevent embed a weft_sem /
+ * weft_event placed in shared memory and run the very same code with
+ * shared futexes. */
 #ifndef WEFT_SYNC_INTERNAL_H
 #define WEFT_SYNC_INTERNAL_H
 
@@ -10,5 +17,12 @@
 int weft__mutex_lock_until(weft_mutex *m, uint64_t deadline_ns);
 /* As weft_cond_wait_timed, with an absolute deadline; m is held on return. */
 int weft__cond_wait_until(weft_cond *c, weft_mutex *m, uint64_t deadline_ns);
+
+/* As weft_sem_wait_timed / weft_sem_post / weft_event_set /
+ * weft_event_wait_timed; `shared` selects process-shared futexes. */
+int  weft__sem_wait_timed(weft_sem *s, uint64_t timeout_ns, bool shared);
+int  weft__sem_post(weft_sem *s, bool shared);
+void weft__event_set(weft_event *e, bool shared);
+int  weft__event_wait_timed(weft_event *e, uint64_t timeout_ns, bool shared);
 
 #endif /* WEFT_SYNC_INTERNAL_H */
