@@ -20,25 +20,16 @@
 
 static int fds_at_start;
 
-static int count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  assert_non_null(d);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d));)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - 1;
-}
 
 static int setup(void **state) {
   (void)state;
-  fds_at_start = count_fds();
+  fds_at_start = open_fd_count();
   return 0;
 }
 
 static int teardown(void **state) {
   (void)state;
-  assert_int_equal(count_fds(), fds_at_start);
+  assert_int_equal(open_fd_count(), fds_at_start);
   return 0;
 }
 

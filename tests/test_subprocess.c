@@ -17,15 +17,6 @@
 
 static int fds_at_start;
 
-static int count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  assert_non_null(d);
-  int n = 0;
-  for (struct dirent *e; (e = readdir(d));)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - 1; /* the directory's own fd */
-}
 
 /* The child was reaped: its pid is no longer our child. */
 static void assert_reaped(pid_t pid) {
@@ -514,14 +505,14 @@ static void test_run_many_timeout(void **state) {
 
 static void test_no_fd_leak(void **state) {
   (void)state;
-  assert_int_equal(count_fds(), fds_at_start);
+  assert_int_equal(open_fd_count(), fds_at_start);
   int st;
   assert_int_equal(waitpid(-1, &st, WNOHANG), -1); /* no child left at all */
   assert_int_equal(errno, ECHILD);
 }
 
 int main(void) {
-  fds_at_start = count_fds();
+  fds_at_start = open_fd_count();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exit_status),
       cmocka_unit_test(test_killed_by_signal),

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <dirent.h>
 
 static inline double test_scale(void) {
   const char *s = getenv("WEFT_TEST_SCALE");
@@ -38,5 +39,17 @@ static inline size_t scaled(size_t n, size_t min) {
   } while (0)
 
 #define assert_ok(expr) assert_weft((expr), 0)
+
+/* How many file descriptors this process has open: compare at the start
+ * and the end of a test to catch leaks. */
+static inline int open_fd_count(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1; /* the directory's own fd */
+}
 
 #endif /* WEFT_TESTUTIL_H */
