@@ -9,6 +9,19 @@ Usage: peer_python.py BENCH SIZE THREADS [REPS]   (as the C peers, bench/common.
       (num_workers=THREADS), when dask is importable.
   B4  64 tasks of SIZE microseconds of pure-Python compute through
       multiprocessing.Pool, on 1 and on THREADS processes.
+  P1  Pool.map of square over range(SIZE) with chunksize=10,000 and over
+      range(SIZE/10) with chunksize=1, in ns/item, through
+      multiprocessing.Pool(THREADS).map (impl python-pool) and
+      ProcessPoolExecutor(THREADS).map (impl python-executor); lines carry
+      "chunksize" and a "check" (the results' checksum, as bench/common.h's
+      wb_checksum).
+  P2  SIZE round trips of one tiny task, each timed, in us (the median trip):
+      Pool(THREADS).apply (case apply, python-pool) and
+      ProcessPoolExecutor(THREADS).submit().result() (case submit,
+      python-executor).
+  P3  64 tasks of SIZE microseconds of pure-Python compute: serial in this
+      process (impl python-serial) and Pool(THREADS).map(chunksize=1)
+      (python-pool); speedup and efficiency = speedup / THREADS.
   P4  SIZE runs of /bin/true, THREADS at a time, in jobs/s: through
       ThreadPoolExecutor(THREADS) + subprocess.run (impl python-threads), and
       through asyncio, an asyncio.Semaphore(THREADS) around
@@ -16,21 +29,25 @@ Usage: peer_python.py BENCH SIZE THREADS [REPS]   (as the C peers, bench/common.
 
 Prints one JSON line per measurement: the median of REPS runs after one
 warm-up run (none for B4). Needs Debian's /usr/bin/python3 for dask.
+P1-P3 pin multiprocessing's start method to "fork" (Linux's default before
+Python 3.14, which moves to "forkserver"): said on stderr.
 """
 import asyncio
 import json
+import os
 import multiprocessing
 import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
 
 
-def emit(bench, case, impl, threads, value, unit, better="lower"):
-    print(json.dumps({"bench": bench, "case": case, "impl": impl, "threads": threads,
-                      "value": round(value, 6), "unit": unit, "better": better},
-                     separators=(",", ":")), flush=True)
+def emit(bench, case, impl, threads, value, unit, better="lower", **extra):
+    line = {"bench": bench, "case": case, "impl": impl, "threads": threads,
+            "value": round(value, 6), "unit": unit, "better": better}
+    line.update(extra)
+    print(json.dumps(line, separators=(",", ":")), flush=True)
 
 
 def measure(run, reps, warmup=1):
@@ -116,6 +133,109 @@ def b4_processes(task_us, threads, reps):
          100.0 * times[1] / (threads * times[threads]), "%", "higher")
 
 
+# ---- P1-P3: the process pool (multiprocessing.Pool, ProcessPoolExecutor) ----
+
+START_METHOD = "fork"  # pinned: Python 3.14 makes "forkserver" the default
+
+
+def mp_context():
+    print(f"peer_python: multiprocessing start method {START_METHOD!r} (pinned; "
+          f"Python {sys.version.split()[0]})", file=sys.stderr, flush=True)
+    return multiprocessing.get_context(START_METHOD)
+
+
+def square(x):
+    return x * x
+
+
+def checksum(out):
+    """bench/common.h's wb_checksum: sum of v * (2i + 1), wrapping at 2**64."""
+    return sum(v * (2 * i + 1) for i, v in enumerate(out)) & 0xFFFFFFFFFFFFFFFF
+
+
+def p1_cases(size):
+    return [(size, 10_000), (max(1, size // 10), 1)]
+
+
+def p1_run(impl, mapper, size, threads, reps):
+    """Times mapper(n, chunksize) -> list of squares per case, ns/item."""
+    for n, cs in p1_cases(size):
+        last = []
+
+        def run():
+            t0 = time.perf_counter_ns()
+            out = mapper(n, cs)
+            dt = time.perf_counter_ns() - t0
+            last[:] = [out]
+            return dt / n
+        # the workers are already up; no full-size warm-up (chunksize=1 is slow)
+        value = measure(run, reps, warmup=0)
+        emit("P1", f"map_cs{cs}", impl, threads, value, "ns/item", chunksize=cs,
+             check=str(checksum(last[0])))
+
+
+def p1(size, threads, reps):
+    ctx = mp_context()
+    with ctx.Pool(threads) as pool:
+        pool.map(square, range(threads * 4), chunksize=1)
+        p1_run("python-pool", lambda n, cs: pool.map(square, range(n), chunksize=cs),
+               size, threads, reps)
+    with ProcessPoolExecutor(threads, mp_context=ctx) as ex:
+        list(ex.map(square, range(threads * 4)))
+        p1_run("python-executor",
+               lambda n, cs: list(ex.map(square, range(n), chunksize=cs)),
+               size, threads, reps)
+
+
+def p2_trips(call, trips, reps):
+    """The median over reps of the median round trip of `trips` calls, in us."""
+    def run():
+        times = []
+        for i in range(trips):
+            t0 = time.perf_counter_ns()
+            r = call(i)
+            times.append(time.perf_counter_ns() - t0)
+            assert r == i + 1
+        return statistics.median(times) / 1000
+    return measure(run, reps, warmup=0)
+
+
+def p2(trips, threads, reps):
+    ctx = mp_context()
+    with ctx.Pool(threads) as pool:
+        pool.map(tiny, range(threads * 4), chunksize=1)
+        emit("P2", "apply", "python-pool", threads,
+             p2_trips(lambda i: pool.apply(tiny, (i,)), trips, reps), "us")
+    with ProcessPoolExecutor(threads, mp_context=ctx) as ex:
+        list(ex.map(tiny, range(threads * 4)))
+        emit("P2", "submit", "python-executor", threads,
+             p2_trips(lambda i: ex.submit(tiny, i).result(), trips, reps), "us")
+
+
+def p3(task_us, threads, reps):
+    iters = spin_calibrate(task_us * 1000)
+
+    def serial():
+        t0 = time.perf_counter_ns()
+        for _ in range(64):
+            spin(iters)
+        return (time.perf_counter_ns() - t0) / 1e6
+    t1 = measure(serial, reps, warmup=0)
+    emit("P3", "time", "python-serial", 1, t1, "ms")
+    with mp_context().Pool(threads) as pool:
+        pool.map(spin, [1] * threads, chunksize=1)
+
+        def run():
+            t0 = time.perf_counter_ns()
+            pool.map(spin, [iters] * 64, chunksize=1)
+            return (time.perf_counter_ns() - t0) / 1e6
+        tn = measure(run, reps, warmup=0)
+    emit("P3", "time", "python-pool", threads, tn, "ms")
+    emit("P3", "speedup", "python-pool", threads, t1 / tn, "x", "higher")
+    emit("P3", "efficiency", "python-pool", threads, 100.0 * t1 / (threads * tn), "%",
+         "higher")
+
+
 def _true_thread(_):
     return subprocess.run(["/bin/true"], check=False).returncode
 
@@ -167,6 +287,12 @@ def main(argv):
         b2_dask(max(1, size // 10), threads, reps)
     elif bench == "B4":
         b4_processes(size, threads, reps)
+    elif bench == "P1":
+        p1(size, threads, reps)
+    elif bench == "P2":
+        p2(size, threads, reps)
+    elif bench == "P3":
+        p3(size, threads, reps)
     elif bench == "P4":
         p4_threads(size, threads, reps)
         p4_asyncio(size, threads, reps)

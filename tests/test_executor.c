@@ -1,20 +1,34 @@
-/* tests/test_executor.c — the executor interface: inline and threads give
- * the same results for the same calls. */
+/* tests/test_executor.c — the executor interface: inline, threads and
+ * processes give the same results for the same calls (map, map_async,
+ * submit_bytes); plain-pointer submit works on inline and threads and is
+ * refused by processes. */
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "testutil.h"
 #include "weft/weft.h"
 
+#ifdef WEFT_TSAN
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) {
+  return "die_after_fork=0";
+}
+#endif
+
 static weft_pool *pool;
+static weft_ppool *ppool;
 
 static int setup(void **state) {
   (void)state;
+  if (weft_ppool_create(&ppool, &(weft_ppool_options){.processes = 2, .name = "texe"}) != 0)
+    return -1;
   return weft_pool_create(&pool, &(weft_pool_options){.threads = 3, .name = "texe"});
 }
 
 static int teardown(void **state) {
   (void)state;
+  weft_ppool_destroy(ppool);
   return weft_pool_destroy(pool);
 }
 
@@ -27,6 +41,12 @@ static int cube(const void *in, void *out, void *ctx) {
   return 0;
 }
 
+static int cube_plus(const void *in, void *out, void *ctx) {
+  long x = *(const long *)in;
+  *(long *)out = x * x * x + *(const long *)ctx;
+  return 0;
+}
+
 static int fail_at_100(const void *in, void *out, void *ctx) {
   (void)ctx;
   long x = *(const long *)in;
@@ -35,29 +55,42 @@ static int fail_at_100(const void *in, void *out, void *ctx) {
   return 0;
 }
 
-/* The three executors under test: inline, threads over a borrowed pool,
- * threads owning its pool. */
-static void make_all(weft_executor *ex[3]) {
+/* The executors under test: inline, threads over a borrowed pool, threads
+ * owning its pool, processes over a borrowed pool, processes owning theirs.
+ * The first NT take plain-pointer tasks. */
+enum { K = 5, NT = 3 };
+
+static void make_all(weft_executor *ex[K]) {
   assert_ok(weft_executor_inline(&ex[0]));
   assert_ok(weft_executor_threads(&ex[1], pool));
   assert_ok(weft_executor_threads_new(&ex[2], 2));
+  assert_ok(weft_executor_processes(&ex[3], ppool));
+  assert_ok(weft_executor_processes_new(&ex[4], 2));
 }
 
-static void destroy_all(weft_executor *ex[3]) {
-  for (int i = 0; i < 3; i++) weft_executor_destroy(ex[i]);
+static void destroy_all(weft_executor *ex[K]) {
+  for (int i = 0; i < K; i++) weft_executor_destroy(ex[i]);
 }
 
 static void test_kinds(void **state) {
   (void)state;
-  weft_executor *ex[3];
+  weft_executor *d_unused = NULL;
+  weft_executor *ex[K];
   make_all(ex);
   assert_string_equal(weft_executor_kind(ex[0]), "inline");
   assert_string_equal(weft_executor_kind(ex[1]), "threads");
   assert_string_equal(weft_executor_kind(ex[2]), "threads");
+  assert_string_equal(weft_executor_kind(ex[3]), "processes");
+  assert_string_equal(weft_executor_kind(ex[4]), "processes");
   assert_int_equal(weft_executor_workers(ex[0]), 1);
   assert_int_equal(weft_executor_workers(ex[1]), 3);
   assert_int_equal(weft_executor_workers(ex[2]), 2);
+  assert_int_equal(weft_executor_workers(ex[3]), 2);
+  assert_int_equal(weft_executor_workers(ex[4]), 2);
   destroy_all(ex);
+  assert_weft(weft_executor_processes(&d_unused, NULL), WEFT_EINVAL);
+  assert_weft(weft_executor_processes(NULL, ppool), WEFT_EINVAL);
+  assert_weft(weft_executor_processes_new(NULL, 2), WEFT_EINVAL);
   weft_executor *d;
   assert_ok(weft_executor_threads(&d, NULL)); /* the default pool */
   assert_int_equal(weft_executor_workers(d), weft_pool_size(weft_pool_default()));
@@ -69,21 +102,32 @@ static void test_kinds(void **state) {
 
 static void test_same_map_results(void **state) {
   (void)state;
-  weft_executor *ex[3];
+  weft_executor *ex[K];
   make_all(ex);
-  long in[N], out[3][N];
+  long in[N], out[K][N];
   for (long i = 0; i < N; i++) in[i] = i - 50;
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < K; k++) {
     memset(out[k], 0, sizeof out[k]);
     weft_map m = {.fn = cube, .in = in, .in_size = sizeof(long), .out = out[k],
                   .out_size = sizeof(long), .n = N, .chunksize = (size_t)k * 5};
     assert_ok(weft_executor_map(ex[k], &m));
   }
-  assert_memory_equal(out[0], out[1], sizeof out[0]);
-  assert_memory_equal(out[0], out[2], sizeof out[0]);
+  for (int k = 1; k < K; k++) assert_memory_equal(out[0], out[k], sizeof out[0]);
   for (long i = 0; i < N; i++) assert_int_equal(out[0][i], in[i] * in[i] * in[i]);
 
-  for (int k = 0; k < 3; k++) {
+  /* ctx: threads see the caller's, processes a copy: the same results */
+  long offset = 7;
+  for (int k = 0; k < K; k++) {
+    memset(out[k], 0, sizeof out[k]);
+    weft_map m = {.fn = cube_plus, .ctx = &offset, .ctx_size = sizeof offset, .in = in,
+                  .in_size = sizeof(long), .out = out[k], .out_size = sizeof(long), .n = N,
+                  .chunksize = 3};
+    assert_ok(weft_executor_map(ex[k], &m));
+  }
+  for (int k = 1; k < K; k++) assert_memory_equal(out[0], out[k], sizeof out[0]);
+  for (long i = 0; i < N; i++) assert_int_equal(out[0][i], in[i] * in[i] * in[i] + 7);
+
+  for (int k = 0; k < K; k++) {
     memset(out[k], 0, sizeof out[k]);
     weft_map m = {.fn = cube, .in = in, .in_size = sizeof(long), .out = out[k],
                   .out_size = sizeof(long), .n = N};
@@ -92,18 +136,17 @@ static void test_same_map_results(void **state) {
     assert_ok(weft_future_wait(f));
     weft_future_release(f);
   }
-  assert_memory_equal(out[0], out[1], sizeof out[0]);
-  assert_memory_equal(out[0], out[2], sizeof out[0]);
+  for (int k = 1; k < K; k++) assert_memory_equal(out[0], out[k], sizeof out[0]);
   destroy_all(ex);
 }
 
 static void test_map_errors(void **state) {
   (void)state;
-  weft_executor *ex[3];
+  weft_executor *ex[K];
   make_all(ex);
   long in[N], out[N];
   for (long i = 0; i < N; i++) in[i] = i;
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < K; k++) {
     weft_map m = {.fn = fail_at_100, .in = in, .in_size = sizeof(long), .out = out,
                   .out_size = sizeof(long), .n = N, .chunksize = 4};
     assert_weft(weft_executor_map(ex[k], &m), WEFT_EIO);
@@ -142,9 +185,9 @@ static int run_job(void *arg) {
 
 static void test_submit(void **state) {
   (void)state;
-  weft_executor *ex[3];
+  weft_executor *ex[K];
   make_all(ex);
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < NT; k++) {
     job j = {.value = 21};
     weft_future *f;
     assert_ok(weft_executor_submit(ex[k], run_job, &j, &f));
@@ -173,7 +216,93 @@ static void test_submit(void **state) {
     assert_weft(weft_executor_submit(ex[k], NULL, NULL, &f), WEFT_EINVAL);
     assert_weft(weft_executor_submit(ex[k], run_job, &j, NULL), WEFT_EINVAL);
   }
+  for (int k = NT; k < K; k++) { /* a pointer cannot cross to a process */
+    job j = {.value = 21};
+    weft_future *f = NULL;
+    assert_weft(weft_executor_submit(ex[k], run_job, &j, &f), WEFT_EINVAL);
+    assert_null(f);
+    assert_int_equal(j.value, 21);
+  }
   destroy_all(ex);
+}
+
+/* A bytes task: doubles the numbers it was given, in place (in its own
+ * copy), and returns their sum as its result value. */
+static int sum_doubled(const void *arg, size_t size) {
+  long *v = (long *)(uintptr_t)arg;
+  size_t n = size / sizeof(long);
+  long sum = 0;
+  for (size_t i = 0; i < n; i++) sum += (v[i] *= 2);
+  if (sum < 0) return weft_task_fail(WEFT_ERANGE, "negative sum %ld", sum);
+  long *r = malloc(sizeof *r);
+  if (!r) return WEFT_ENOMEM;
+  *r = sum;
+  weft_task_set_result(r, sizeof *r, free);
+  return 0;
+}
+
+static void test_submit_bytes(void **state) {
+  (void)state;
+  weft_executor *ex[K];
+  make_all(ex);
+  long vals[100];
+  for (long i = 0; i < 100; i++) vals[i] = i;
+  for (int k = 0; k < K; k++) {
+    weft_future *f;
+    assert_ok(weft_executor_submit_bytes(ex[k], sum_doubled, vals, sizeof vals, &f));
+    void *value;
+    size_t size;
+    assert_ok(weft_future_result(f, &value, &size));
+    assert_int_equal(size, sizeof(long));
+    assert_int_equal(*(long *)value, 9900);
+    weft_future_release(f);
+    assert_int_equal(vals[99], 99); /* the task had a copy */
+
+    long neg = -4;
+    assert_ok(weft_executor_submit_bytes(ex[k], sum_doubled, &neg, sizeof neg, &f));
+    assert_weft(weft_future_wait(f), WEFT_ERANGE);
+    assert_string_equal(weft_future_message(f), "negative sum -8");
+    weft_future_release(f);
+
+    assert_ok(weft_executor_submit_bytes(ex[k], sum_doubled, NULL, 0, &f));
+    assert_ok(weft_future_result(f, &value, &size));
+    assert_int_equal(*(long *)value, 0);
+    weft_future_release(f);
+
+    assert_weft(weft_executor_submit_bytes(ex[k], NULL, vals, 8, &f), WEFT_EINVAL);
+    assert_weft(weft_executor_submit_bytes(ex[k], sum_doubled, NULL, 8, &f), WEFT_EINVAL);
+    assert_weft(weft_executor_submit_bytes(ex[k], sum_doubled, vals, 8, NULL), WEFT_EINVAL);
+  }
+  assert_weft(weft_executor_submit_bytes(NULL, sum_doubled, vals, 8, &(weft_future *){0}),
+              WEFT_EINVAL);
+  destroy_all(ex);
+}
+
+static int wait_event(void *arg) {
+  weft_event_wait(arg);
+  return 0;
+}
+
+/* A bytes task cancelled before it ran on threads frees its copy (the
+ * ASan build's leak check would see it otherwise). */
+static void test_submit_bytes_cancelled(void **state) {
+  (void)state;
+  weft_executor *ex;
+  assert_ok(weft_executor_threads_new(&ex, 1));
+  weft_event ev;
+  weft_event_init(&ev);
+  weft_future *blocker, *f;
+  assert_ok(weft_executor_submit(ex, wait_event, &ev, &blocker)); /* holds the only thread */
+  long vals[4] = {1, 2, 3, 4};
+  assert_ok(weft_executor_submit_bytes(ex, sum_doubled, vals, sizeof vals, &f));
+  assert_ok(weft_future_cancel(f));
+  assert_weft(weft_future_wait(f), WEFT_ECANCELED);
+  weft_event_set(&ev);
+  assert_ok(weft_future_wait(blocker));
+  weft_future_release(blocker);
+  weft_future_release(f);
+  weft_executor_destroy(ex);
+  weft_event_destroy(&ev);
 }
 
 int main(void) {
@@ -182,6 +311,8 @@ int main(void) {
     cmocka_unit_test(test_same_map_results),
     cmocka_unit_test(test_map_errors),
     cmocka_unit_test(test_submit),
+    cmocka_unit_test(test_submit_bytes),
+    cmocka_unit_test(test_submit_bytes_cancelled),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

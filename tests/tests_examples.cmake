@@ -52,3 +52,22 @@ weft_example_test(shared_counter
 weft_example_test(process_queue
   "-DLINE0=2 consumer processes squared 1000 items"
   "-DLINE1=sum of squares = 333833500 (expected 333833500)")
+weft_example_test(pool_processes
+  "-DLINE0=Dataset: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]"
+  "-DLINE1=Result: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144, 169, 196]")
+weft_example_test(process_objects
+  "-DLINE0=primes-100: exit code 25 (primes below 100)"
+  "-DLINE1=primes-500: exit code 95 (primes below 500)"
+  "-DLINE2=primes-1000: exit code 168 (primes below 1000)"
+  "-DLINE3=sleeper alive: yes"
+  "-DLINE4=sleeper: exit code -1, signal 15 (SIGTERM)")
+weft_example_test(crash_proof_pool
+  "-DLINE0=job 0: 0"
+  "-DLINE1=job 2: 4"
+  "-DLINE2=job 9: 81"
+  "-DREGEX3=job 3: WEFT_ECRASHED: [-a-zA-Z0-9 ,()]*signal 11"
+  "-DREGEX4=job 5: WEFT_ECRASHED: [-a-zA-Z0-9 ,()]*exit status 3"
+  "-DREGEX5=job 7: WEFT_ECRASHED: [-a-zA-Z0-9 ,()]*signal 11"
+  "-DLINE6=7 jobs succeeded, 3 crashed"
+  "-DLINE7=the pool carries on: map -> OK [11, 21, 31, 41, 51]"
+  "-DLINE8=crashes survived: 3")

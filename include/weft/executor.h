@@ -2,15 +2,21 @@
  *
  * Map, submit, a task graph: each takes a weft_executor *. Changing where
  * work runs is one argument, like Dask's scheduler= or concurrent.futures'
- * executors. Implemented now: inline (serial, in the calling thread — for
- * debugging and as the baseline) and threads (a weft_pool). Processes and the
- * cluster come with their modules. */
+ * executors. Kinds: inline (serial, in the calling thread — for debugging
+ * and as the baseline), threads (a weft_pool) and processes (a weft_ppool).
+ *
+ * What crosses to a process must be bytes: weft_executor_map (a weft_map is
+ * bytes in, bytes out) and weft_executor_submit_bytes work on every kind, so
+ * code written with them moves from threads to processes by changing the
+ * executor. weft_executor_submit passes a plain pointer, which only threads
+ * and inline can honour. */
 #ifndef WEFT_EXECUTOR_H
 #define WEFT_EXECUTOR_H
 
 #include "weft/core.h"
 #include "weft/future.h"
 #include "weft/pool.h"
+#include "weft/proc.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +36,15 @@ int weft_executor_threads(weft_executor **out, weft_pool *p);
  * CPUs), destroyed with the executor. Errors: as weft_pool_create. */
 int weft_executor_threads_new(weft_executor **out, unsigned threads);
 
+/* Processes executor over process pool p (not owned, must outlive the
+ * executor). Errors: WEFT_EINVAL, WEFT_ENOMEM. */
+int weft_executor_processes(weft_executor **out, weft_ppool *p);
+
+/* Processes executor that owns a new pool of `processes` workers (0 =
+ * usable CPUs, default options), destroyed with the executor.
+ * Errors: as weft_ppool_create. */
+int weft_executor_processes_new(weft_executor **out, unsigned processes);
+
 /* Frees the executor (and its pool, if it owns one, after draining). */
 void weft_executor_destroy(weft_executor *ex);
 
@@ -38,8 +53,15 @@ const char *weft_executor_kind(const weft_executor *ex);
 /* How many tasks may run at once (1 for inline). */
 unsigned weft_executor_workers(const weft_executor *ex);
 
-/* Runs fn(arg); *out gets a future. Errors as weft_submit. */
+/* Runs fn(arg); *out gets a future. Errors as weft_submit; on a processes
+ * executor WEFT_EINVAL (a pointer cannot cross: use submit_bytes). */
 int weft_executor_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_future **out);
+/* Runs fn(arg, size) on any kind; the bytes are copied before the call
+ * returns (a thread gets a pointer to the copy, a process its own copy).
+ * The future's value is what the task set with weft_task_set_result.
+ * Errors as weft_ppool_submit. */
+int weft_executor_submit_bytes(weft_executor *ex, weft_proc_fn fn, const void *arg, size_t size,
+                               weft_future **out);
 /* Pool.map through the executor (see weft_map_run). */
 int weft_executor_map(weft_executor *ex, weft_map *m);
 /* Pool.map_async through the executor. */

@@ -176,6 +176,8 @@ typedef int (*weft_map_fn)(const void *in, void *out, void *ctx);
 typedef struct weft_map {
   weft_map_fn fn;
   void *ctx;
+  size_t ctx_size;     /* process pool only: bytes at ctx copied to the
+                          workers (0 = fn gets NULL); threads pass ctx as is */
   const void *in;
   size_t in_size;
   void *out;           /* may be NULL */

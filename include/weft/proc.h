@@ -4,10 +4,11 @@
  *
  * This file is the home of everything about processes in weft: the
  * subprocess section, then IPC (shared memory, framed pipes, a
- * process-shared queue, robust process-shared lock/semaphore/event/barrier);
- * process objects and the process pool join it in their own sections.
+ * process-shared queue, robust process-shared lock/semaphore/event/barrier),
+ * then functions run in other processes: process objects
+ * (multiprocessing.Process) and the crash-proof process pool.
  *
- * Children are started with posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK)
+ * External programs are started with posix_spawn (glibc: clone(CLONE_VM|CLONE_VFORK)
  * then exec), which is safe in multithreaded programs and reports an exec
  * failure to the parent. Output is captured by one poll() loop in the calling
  * thread that writes stdin while it reads stdout and stderr, so no full pipe
@@ -20,6 +21,7 @@
 #include <sys/types.h>
 #include "weft/core.h"
 #include "weft/sync.h"
+#include "weft/pool.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -388,6 +390,229 @@ size_t weft_shm_array_len(const weft_shm_array *a);
 weft_plock *weft_shm_array_lock(const weft_shm_array *a);
 /* Unmaps and frees this process's handle. NULL is ignored. */
 void weft_shm_array_destroy(weft_shm_array *a);
+
+/* ======================== running functions in other processes ========================
+ *
+ * Shared by process objects and the process pool. A function crosses the
+ * process boundary by name, not by pointer: weft records which object holds
+ * it (the program itself or a shared library, via dladdr) and its offset in
+ * that object, and resolves the pair in the child (loading the library there
+ * if needed). So the function must live in the program or in a shared
+ * library loaded from a file — not in code generated at run time. A
+ * function that cannot be resolved in the child makes the start (or the
+ * task) fail with WEFT_ENOENT and a message naming the object and offset;
+ * it never crashes the child.
+ *
+ * Arguments and results are bytes: `size` bytes at `arg` are copied to the
+ * child (through shared memory), which sees a private copy during the call. */
+
+/* A function run in another process. For weft_process_start its return value
+ * is the child's exit code (0..255). For the process pool it is 0 or a
+ * negative WEFT_E* code, and weft_task_fail / weft_task_set_result /
+ * weft_task_cancelled work inside it as in a thread-pool task. */
+typedef int (*weft_proc_fn)(const void *arg, size_t size);
+
+/* How a child process is started (Python's start methods). */
+enum weft_start_method {
+  WEFT_START_DEFAULT = 0,    /* SPAWN for weft_process, FORKSERVER for the pool */
+  /* A fresh copy of the program: re-executed from /proc/self/exe. Before
+   * main runs, a constructor in libweft recognises the child, runs the
+   * function and exits, so the child has none of the parent's state and
+   * runs none of main. Safe in multithreaded programs. Costs a program
+   * start (about a millisecond). */
+  WEFT_START_SPAWN = 1,
+  /* Forked from a template: one re-executed copy of the program, stopped
+   * before main and single-threaded (a fork server, started on first use,
+   * one per process). Safe in multithreaded programs, and fast: a fork of a
+   * small process, not a program start. */
+  WEFT_START_FORKSERVER = 2,
+  /* fork() of the caller: the fastest start, and the child sees the
+   * parent's memory. UNSAFE once the caller has other threads: only the
+   * forking thread exists in the child, so a lock another thread held stays
+   * locked forever (malloc's included). Use only in single-threaded
+   * programs, as with Python's "fork". */
+  WEFT_START_FORK = 3
+};
+
+/* ======================== process objects (multiprocessing.Process) ========================
+ *
+ * A child process that runs one function. Children die with the parent:
+ * they get SIGKILL when the process that started them exits (for any
+ * reason), so there are no orphans; every child is reaped (no zombies),
+ * by the fork server for SPAWN and FORKSERVER children and by
+ * weft_process_join / destroy for FORK children. One owner: the functions
+ * below must not be called on the same object from two threads at once. */
+
+typedef struct weft_process weft_process;
+
+typedef struct weft_process_opts {
+  int start_method;   /* enum weft_start_method; DEFAULT = SPAWN */
+  const char *name;   /* the child's name (comm, in ps/top; 15 chars); NULL = the program's */
+  size_t memory_limit;/* RLIMIT_AS of the child in bytes; 0 = none */
+} weft_process_opts;
+
+/* Starts fn(arg, size) in a new process (opts may be NULL: defaults). The
+ * bytes are copied; the caller may free them on return. *out is owned by
+ * the caller until weft_process_destroy.
+ * Errors: WEFT_EINVAL (NULL out or fn, arg NULL with size > 0, bad start
+ * method, fn not inside a loaded object), WEFT_ENOMEM, WEFT_EAGAIN (no
+ * process could be created), other -errno. *out is then NULL. */
+int weft_process_start(weft_process **out, weft_proc_fn fn, const void *arg, size_t size,
+                       const weft_process_opts *opts);
+
+/* Waits for the child to end, at most timeout_ns (WEFT_FOREVER: no limit;
+ * 0: just look). Returns 0 when it has ended (see exitcode), WEFT_ETIMEDOUT
+ * while it runs, or the start failure the child reported (WEFT_ENOENT: the
+ * function could not be resolved in the child — weft_process_message says
+ * why). WEFT_EINVAL: NULL p. */
+int weft_process_join(weft_process *p, uint64_t timeout_ns);
+
+/* True until the child has ended (does not block). */
+bool weft_process_is_alive(weft_process *p);
+
+/* The child's process id. */
+pid_t weft_process_pid(const weft_process *p);
+
+/* How the child ended: *code gets its exit status (0..255, or -1 when a
+ * signal ended it) and *sig the signal (or 0); either may be NULL.
+ * Returns 0, WEFT_EAGAIN while it is still running (call join first), or
+ * WEFT_EINVAL. */
+int weft_process_exitcode(const weft_process *p, int *code, int *sig);
+
+/* Sends SIGTERM / SIGKILL. WEFT_EALREADY when the child has already ended
+ * (nothing is sent: its pid may be someone else's by then). */
+int weft_process_terminate(weft_process *p);
+int weft_process_kill(weft_process *p);
+
+/* Why the child failed to start or run, "" when nothing went wrong. Valid
+ * until destroy. */
+const char *weft_process_message(const weft_process *p);
+
+/* Kills the child (SIGKILL) if it still runs, waits until it has been
+ * reaped and frees everything. NULL is ignored. */
+void weft_process_destroy(weft_process *p);
+
+/* ======================== the process pool (multiprocessing.Pool, ProcessPoolExecutor) ========================
+ *
+ * N worker processes run tasks: a function (weft_proc_fn, named as above)
+ * plus argument bytes; a task's result is bytes (weft_task_set_result in the
+ * worker). Arguments and results travel through shared memory; large ones
+ * (over a few hundred KB) through a memfd of their own, mapped on the other
+ * side. Semantics and figures: docs/process-pool.md.
+ *
+ * A worker that dies — segfault, abort, _exit, SIGKILL from outside,
+ * out of memory — fails only the task it was running, with WEFT_ECRASHED
+ * and a message naming the signal or exit status; tasks queued behind it are
+ * handed to other workers, and a replacement worker is started. Every
+ * submitted task ends exactly once, with a result or an error. */
+
+typedef struct weft_ppool weft_ppool;
+
+typedef struct weft_ppool_options {
+  unsigned processes;            /* workers; 0 = weft_cpu_count(); at most 256 */
+  int start_method;              /* DEFAULT = FORKSERVER; SPAWN; FORK */
+  /* Per-worker initializer (Pool(initializer=, initargs=)): run in each new
+   * worker, replacements included, with init_size bytes of init_arg, before
+   * it takes a task. A non-zero return fails weft_ppool_create (for the
+   * first workers) with that code and message. May be NULL. */
+  weft_proc_fn init;
+  const void *init_arg;
+  size_t init_size;
+  /* A worker exits after this many tasks and a fresh one replaces it
+   * (Pool(maxtasksperchild=)); 0 = never. */
+  unsigned max_tasks_per_child;
+  /* Default per-task timeout: the worker running a task for longer is
+   * killed and replaced, the task fails with WEFT_ETIMEDOUT. 0 = none. */
+  uint64_t timeout_ns;
+  /* Default retries for tasks marked idempotent, after a crash or timeout. */
+  unsigned retries;
+  /* RLIMIT_AS of each worker in bytes; 0 = none. A task that dies at the
+   * limit fails with WEFT_ECRASHED and a message saying the limit was hit. */
+  size_t memory_limit;
+  const char *name;              /* worker process names: "<name>-<i>"; NULL = "weft" */
+} weft_ppool_options;
+
+/* Starts the workers (each has run init when this returns). opts may be NULL.
+ * *out is owned by the caller until weft_ppool_destroy.
+ * Errors: WEFT_EINVAL (absurd counts, bad start method, init not inside a
+ * loaded object), WEFT_ENOMEM, WEFT_EAGAIN (no processes), or the code of
+ * a failing init. */
+int weft_ppool_create(weft_ppool **out, const weft_ppool_options *opts);
+
+/* Stops accepting tasks (later submits: WEFT_ESHUTDOWN). DRAIN runs what is
+ * queued and waits; CANCEL is Pool.terminate(): queued tasks fail with
+ * WEFT_ECANCELED at once, running workers are killed, and their tasks fail
+ * with WEFT_ECANCELED. Idempotent. */
+int weft_ppool_shutdown(weft_ppool *p, int mode);
+
+/* Shuts down (DRAIN) if not yet, stops every worker and frees the pool.
+ * No process, descriptor or shared memory of the pool is left behind.
+ * NULL is ignored. */
+void weft_ppool_destroy(weft_ppool *p);
+
+/* The number of worker processes. */
+unsigned weft_ppool_size(const weft_ppool *p);
+
+/* Per-task options; NULL = the pool's defaults. */
+typedef struct weft_ptask_opts {
+  uint64_t timeout_ns;   /* 0 = the pool's timeout */
+  bool idempotent;       /* safe to run again: retried after a crash or timeout */
+  unsigned retries;      /* for idempotent tasks; 0 = the pool's retries */
+} weft_ptask_opts;
+
+/* Queues fn(arg, size) (submit / apply_async); the bytes are copied before
+ * the call returns. *out gets a future (the caller's reference): its code is
+ * the task's return value, WEFT_ECRASHED, WEFT_ETIMEDOUT or WEFT_ECANCELED,
+ * with a message; its value (weft_future_result) is the bytes the task set
+ * with weft_task_set_result, owned by the future.
+ * Errors: WEFT_EINVAL (NULL p, fn or out; arg NULL with size > 0; fn not
+ * inside a loaded object), WEFT_ENOMEM, WEFT_ESHUTDOWN. */
+int weft_ppool_submit(weft_ppool *p, weft_proc_fn fn, const void *arg, size_t size,
+                      const weft_ptask_opts *opts, weft_future **out);
+#define weft_ppool_apply_async(p, fn, arg, size, out) weft_ppool_submit(p, fn, arg, size, NULL, out)
+
+/* Pool.apply: runs fn(arg, size) in a worker and waits. The result bytes are
+ * copied to result (capacity result_cap; may be NULL when 0) and their size
+ * to *result_size (may be NULL). Returns the task's code, or WEFT_ERANGE
+ * when the result does not fit (*result_size says how much it needs),
+ * or a submit error. */
+int weft_ppool_apply(weft_ppool *p, weft_proc_fn fn, const void *arg, size_t size,
+                     void *result, size_t result_cap, size_t *result_size);
+
+/* The map family over processes, with the same weft_map as the thread pool
+ * (pool.h). m->fn runs in the workers, named as above; m->ctx_size bytes at
+ * m->ctx are copied to each worker once per map and passed as ctx (ctx_size
+ * 0: fn gets ctx NULL). Items travel in chunks of m->chunksize (0 =
+ * automatic: n / (4 * workers), at least 1). A chunk whose worker dies fails
+ * with WEFT_ECRASHED; failed_index and message say which item and why.
+ * weft_ppool_map: ordered results, returns 0 or the first failure (the rest
+ * are cancelled). map_async: as weft_map_async. map_stream: on_chunk runs in
+ * the calling thread per finished chunk, in completion order
+ * (imap_unordered). map_all: every item runs whatever happens to the others,
+ * codes[i] gets item i's code (0, its error, WEFT_ECRASHED, WEFT_ETIMEDOUT);
+ * returns 0 or the first error in index order.
+ * Errors also: WEFT_EINVAL (NULL fn, in_size 0, out_size 0 with out, ctx
+ * NULL with ctx_size > 0). */
+int weft_ppool_map(weft_ppool *p, weft_map *m);
+int weft_ppool_map_async(weft_ppool *p, weft_map *m, weft_future **out);
+int weft_ppool_map_stream(weft_ppool *p, weft_map *m, weft_chunk_fn on_chunk, void *arg);
+int weft_ppool_map_all(weft_ppool *p, weft_map *m, int *codes);
+
+/* What the pool has lived through. */
+typedef struct weft_ppool_stats {
+  uint64_t tasks_done;      /* tasks (or map chunks) that ended, any outcome */
+  uint64_t crashes;         /* workers that died while running a task */
+  uint64_t timeouts;        /* workers killed for a task's timeout */
+  uint64_t retries;         /* task re-runs after a crash or timeout */
+  uint64_t workers_started; /* every worker ever started, replacements included */
+} weft_ppool_stats;
+/* Copies the counters. Errors: WEFT_EINVAL. */
+int weft_ppool_stats_get(const weft_ppool *p, weft_ppool_stats *out);
+
+/* The process ids of the live workers: up to n into pids, the count to
+ * *written. For tests and monitoring (and for killing one from outside).
+ * Errors: WEFT_EINVAL. */
+int weft_ppool_pids(const weft_ppool *p, pid_t *pids, size_t n, size_t *written);
 
 #ifdef __cplusplus
 }

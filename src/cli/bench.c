@@ -2,11 +2,13 @@
  *
  *   weft bench pool [--json|--markdown] [--quick] [--reps N] [--threads N]
  *                   [--only B1,B3]
- *   weft bench proc [--json|--markdown] [--quick] [--reps N]
+ *   weft bench proc [--json|--markdown] [--quick] [--reps N] [--threads N]
+ *                   [--only P1,P2]
  *
- * `pool` runs B1..B5 (the table `benches` below); `proc` runs P4
- * (`proc_benches`, bench_proc.c: subprocesses against Python, GNU parallel
- * and xargs). weft's side runs in this process
+ * `pool` runs B1..B5 (the table `benches` below); `proc` runs P1..P4
+ * (`proc_benches`: the process pool against multiprocessing and a C floor,
+ * bench_proc_pool.c and bench_proc_latency.c; subprocesses against Python,
+ * GNU parallel and xargs, bench_proc.c). weft's side runs in this process
  * (bench_pool.c, bench_sync.c); each peer — OpenMP, oneTBB, Python — is a
  * separate program (bench/peer_*) run as a child that prints JSON lines
  * (bench_peer.c); bench_report.c prints the table.
@@ -34,6 +36,9 @@ static const bench_def benches[] = {
 };
 
 static const bench_def proc_benches[] = {
+  {"P1", "process pool map: square, chunksize 10,000 and 1", bench_p1_map},
+  {"P2", "one tiny task's round trip; pipe and futex floors", bench_p2_latency},
+  {"P3", "64 coarse tasks on the process pool vs serial", bench_p3_coarse},
   {"P4", "many /bin/true, 2 at a time", bench_p4_proc},
 };
 
@@ -54,15 +59,37 @@ static const bench_suite suites[] = {
 
 static const bench_sizes full_sizes = {
   .fib_n = 30, .tasks = 1000000, .py_tasks = 100000, .elems = 100000000,
-  .task_us = 10000, .chan_items = 2000000, .lock_ops = 10000000, .procs = 2000};
+  .task_us = 10000, .chan_items = 2000000, .lock_ops = 10000000, .procs = 2000,
+  .p1_items = 1000000, .p2_trips = 20000, .p2_py_trips = 2000};
 static const bench_sizes quick_sizes = {
   .fib_n = 27, .tasks = 200000, .py_tasks = 20000, .elems = 20000000,
-  .task_us = 2000, .chan_items = 400000, .lock_ops = 2000000, .procs = 500};
+  .task_us = 2000, .chan_items = 400000, .lock_ops = 2000000, .procs = 500,
+  .p1_items = 200000, .p2_trips = 5000, .p2_py_trips = 500};
 static const bench_sizes smoke_sizes = {
   .fib_n = 15, .tasks = 2000, .py_tasks = 200, .elems = 100000,
-  .task_us = 100, .chan_items = 10000, .lock_ops = 10000, .procs = 20};
+  .task_us = 100, .chan_items = 10000, .lock_ops = 10000, .procs = 20,
+  .p1_items = 20000, .p2_trips = 200, .p2_py_trips = 20};
 
 /* ---- recording results ---- */
+
+/* One JSON line. A case named "<name>_cs<N>" (P1's maps) also gets its
+ * chunksize as a field of its own: "chunksize":N. */
+static void print_json(const wb_result *r) {
+  const char *cs = strstr(r->kase, "_cs");
+  char *line = NULL;
+  size_t len = 0;
+  FILE *m = cs && cs[3] && strspn(cs + 3, "0123456789") == strlen(cs + 3)
+                ? open_memstream(&line, &len) : NULL;
+  if (!m) {
+    wb_print_json(stdout, r);
+    return;
+  }
+  wb_print_json(m, r);
+  fclose(m);
+  /* the line ends in "}\n": the field goes before the brace */
+  if (line && len >= 2) printf("%.*s,\"chunksize\":%s}\n", (int)(len - 2), line, cs + 3);
+  free(line);
+}
 
 void bench_add(bench_ctx *c, wb_result r) {
   if (c->nresults == c->cap) {
@@ -74,7 +101,7 @@ void bench_add(bench_ctx *c, wb_result r) {
   }
   c->results[c->nresults++] = r;
   if (c->json) {
-    wb_print_json(stdout, &r);
+    print_json(&r);
     fflush(stdout);
   }
 }
@@ -126,10 +153,15 @@ static void usage(FILE *to) {
   fprintf(to,
           "usage: weft bench pool [--json|--markdown] [--quick] [--reps N] [--threads N]\n"
           "                       [--only B1,B2,...]\n"
-          "       weft bench proc [--json|--markdown] [--quick] [--reps N]\n"
+          "       weft bench proc [--json|--markdown] [--quick] [--reps N] [--threads N]\n"
+          "                       [--only P1,P2,...]\n"
           "  B1 fork-join fib    B2 1e6 tiny tasks    B3 data parallel\n"
           "  B4 coarse scaling   B5 channels and sync\n"
-          "  P4 (proc) 2,000 x /bin/true, 2 at a time: vs Python, GNU parallel, xargs\n"
+          "  proc: process pool vs Python multiprocessing / concurrent.futures:\n"
+          "  P1 map of square, chunksize 10,000 (1e6 items) and 1 (1e5 items)\n"
+          "  P2 one tiny task's round trip; C pipe and futex ping-pong floors\n"
+          "  P3 64 x 10 ms tasks on 2 processes vs serial\n"
+          "  P4 2,000 x /bin/true, 2 at a time: vs Python, GNU parallel, xargs\n"
           "  --json     one JSON object per measurement on stdout\n"
           "  --markdown the table as Markdown (for docs/performance.md)\n"
           "  --quick    smaller sizes, 3 runs each (under a minute)\n"

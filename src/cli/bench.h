@@ -5,7 +5,10 @@
  * bench_report.c  the table, the cross-checks, the issue's targets
  * bench_pool.c    B1–B4: fork-join, many tasks, data parallel, coarse scaling
  * bench_sync.c    B5: channels, mutex, semaphore
- * bench_proc.c    P4 (`weft bench proc`): many short subprocesses
+ * bench_proc.c    P4 (`weft bench proc`): many short subprocesses; the
+ *                 proc suite's targets
+ * bench_proc_pool.c     P1 map, P3 coarse tasks on the process pool
+ * bench_proc_latency.c  P2 one task's round trip; pipe and futex floors
  *
  * Every weft measurement and every peer runs the loop bodies of
  * bench/common.h, so only the scheduling differs between rows. */
@@ -28,6 +31,9 @@ typedef struct bench_sizes {
   size_t chan_items;     /* B5: items through a channel */
   size_t lock_ops;       /* B5: lock/unlock pairs, sem post/wait pairs */
   size_t procs;          /* P4: runs of /bin/true */
+  size_t p1_items;       /* P1: items at chunksize 10,000 (a tenth at 1) */
+  size_t p2_trips;       /* P2: round trips per run, weft and the C floors */
+  size_t p2_py_trips;    /* P2: round trips per run, Python */
 } bench_sizes;
 
 typedef struct bench_ctx {
@@ -81,8 +87,12 @@ int bench_b2_tasks(bench_ctx *c);
 int bench_b3_data(bench_ctx *c);
 int bench_b4_scaling(bench_ctx *c);
 int bench_b5_sync(bench_ctx *c);
+int bench_p1_map(bench_ctx *c);
+int bench_p2_latency(bench_ctx *c);
+int bench_p3_coarse(bench_ctx *c);
 int bench_p4_proc(bench_ctx *c);
-/* The `proc` suite's target (P4 >= Python's best), checked against this run. */
+/* The `proc` suite's targets (P1-P3 against Python and the floors, P4 >=
+ * Python's best), checked against this run. */
 void bench_print_proc_targets(const bench_ctx *c);
 
 #endif /* WEFT_CLI_BENCH_H */

@@ -28,6 +28,9 @@ static const tour_step steps[] = {
   {"parallel for, 2M sin()",       "weft_parallel_for",              tour_parallel_for},
   {"parallel reduce, 4M hashes",   "weft_parallel_reduce",           tour_parallel_reduce},
   {"subprocess.run, 40 programs",  "weft_subprocess_run_many",       tour_subprocess},
+  {"Process(target=...).start/join", "weft_process_start/join",      tour_process_objects},
+  {"Pool(2).map over processes",   "weft_ppool_map",                 tour_process_pool_map},
+  {"pool survives a worker crash", "weft_ppool_submit, ECRASHED",    tour_crash_proof_pool},
 };
 #define NSTEPS (sizeof steps / sizeof steps[0])
 
@@ -151,8 +154,7 @@ static void print_later(void) {
   printf("\nspeedup = serial time / weft time, each the best of 3 runs; with %u usable\n"
          "CPUs it is at most %u, and less on a machine that other work keeps busy.\n",
          weft_cpu_count(), weft_cpu_count());
-  printf("\ncoming with later issues: asyncio (aio.h), multiprocessing.Process and\n"
-         "its Pool (proc.h), weft run, Dask delayed (graph.h),\n"
+  printf("\ncoming with later issues: asyncio (aio.h), weft run, Dask delayed (graph.h),\n"
          "Dask arrays/dataframes (array.h, frame.h), cProfile/logging (trace.h,\n"
          "weft trace), load balancing (balance.h).\n");
 }

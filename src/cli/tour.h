@@ -4,7 +4,8 @@
  * fills a tour_out; tour.c prints the table. Steps live in tour_sync.c
  * (threads and sync), tour_pool.c (channels, the Pool.map family),
  * tour_futures.c (futures, executors) and tour_parallel.c (fork-join,
- * parallel_for, parallel_reduce) and tour_proc.c (subprocesses). */
+ * parallel_for, parallel_reduce) tour_proc.c (subprocesses) and tour_procpool.c (process objects and
+ * the process pool). */
 #ifndef WEFT_CLI_TOUR_H
 #define WEFT_CLI_TOUR_H
 
@@ -73,5 +74,8 @@ int tour_parallel_for(tour_out *out);
 int tour_parallel_reduce(tour_out *out);
 
 int tour_subprocess(tour_out *out);
+int tour_process_objects(tour_out *out);
+int tour_process_pool_map(tour_out *out);
+int tour_crash_proof_pool(tour_out *out);
 
 #endif /* WEFT_CLI_TOUR_H */

@@ -19,6 +19,12 @@ int weft_executor_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_fut
   return ex->ops->submit(ex, fn, arg, out);
 }
 
+int weft_executor_submit_bytes(weft_executor *ex, weft_proc_fn fn, const void *arg, size_t size,
+                               weft_future **out) {
+  if (!ex || !fn || !out || (!arg && size > 0)) return WEFT_EINVAL;
+  return ex->ops->submit_bytes(ex, fn, arg, size, out);
+}
+
 int weft_executor_map(weft_executor *ex, weft_map *m) {
   if (!ex || !m) return WEFT_EINVAL;
   return ex->ops->map(ex, m);

@@ -10,6 +10,8 @@ typedef struct weft__executor_ops {
   const char *kind;
   unsigned (*workers)(const weft_executor *ex);
   int (*submit)(weft_executor *ex, weft_task_fn fn, void *arg, weft_future **out);
+  int (*submit_bytes)(weft_executor *ex, weft_proc_fn fn, const void *arg, size_t size,
+                      weft_future **out);
   int (*map)(weft_executor *ex, weft_map *m);
   int (*map_async)(weft_executor *ex, weft_map *m, weft_future **out);
   /* Releases what the kind owns, then the object itself. */

@@ -5,7 +5,9 @@
  * weft_task_fail messages and weft_task_set_result values arrive as with
  * the threads executor. */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "executor/executor_internal.h"
 #include "pool/map_internal.h"
@@ -28,6 +30,37 @@ static int inline_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_fut
   }
   *out = f;
   return 0;
+}
+
+/* submit_bytes: the task sees a private copy of the bytes, as a worker
+ * process would, so a task that writes into its argument behaves the same
+ * on every executor. */
+typedef struct bytes_call {
+  weft_proc_fn fn;
+  size_t size;
+  unsigned char data[];
+} bytes_call;
+
+static int run_bytes(void *arg) {
+  bytes_call *c = arg;
+  return c->fn(c->size ? c->data : NULL, c->size);
+}
+
+static int inline_submit_bytes(weft_executor *ex, weft_proc_fn fn, const void *arg, size_t size,
+                               weft_future **out) {
+  (void)ex;
+  if (size > SIZE_MAX - sizeof(bytes_call)) return WEFT_ENOMEM;
+  bytes_call *c = malloc(sizeof *c + size);
+  if (!c) return WEFT_ENOMEM;
+  c->fn = fn;
+  c->size = size;
+  if (size) memcpy(c->data, arg, size);
+  weft_future *f;
+  int rc = weft_future_create(&f);
+  if (!rc && (rc = weft__task_run_here(run_bytes, c, f)) != 0) weft_future_release(f);
+  free(c);
+  if (!rc) *out = f;
+  return rc;
 }
 
 /* The whole map is one task, so an item's weft_task_fail message lands on
@@ -91,6 +124,7 @@ static const weft__executor_ops inline_ops = {
   .kind = "inline",
   .workers = inline_workers,
   .submit = inline_submit,
+  .submit_bytes = inline_submit_bytes,
   .map = inline_map,
   .map_async = inline_map_async,
   .destroy = inline_destroy,

@@ -1,6 +1,8 @@
 /* src/executor/threads.c — the threads executor: a weft_pool, borrowed or
  * owned. Every call maps straight onto the pool's. */
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "executor/executor_internal.h"
 
@@ -22,6 +24,47 @@ static int threads_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_fu
   return weft_submit(pool_of(ex), fn, arg, out);
 }
 
+/* submit_bytes: the bytes are copied into a block that lives until the
+ * future is finished (run, failed or cancelled before it ran), and is freed
+ * by a done-callback so that a cancelled task does not leak it. */
+typedef struct bytes_call {
+  weft_proc_fn fn;
+  size_t size;
+  unsigned char data[];
+} bytes_call;
+
+static int run_bytes(void *arg) {
+  bytes_call *c = arg;
+  return c->fn(c->size ? c->data : NULL, c->size);
+}
+
+static void free_call(weft_future *f, void *arg) {
+  (void)f;
+  free(arg);
+}
+
+static int threads_submit_bytes(weft_executor *ex, weft_proc_fn fn, const void *arg, size_t size,
+                                weft_future **out) {
+  if (size > SIZE_MAX - sizeof(bytes_call)) return WEFT_ENOMEM;
+  bytes_call *c = malloc(sizeof *c + size);
+  if (!c) return WEFT_ENOMEM;
+  c->fn = fn;
+  c->size = size;
+  if (size) memcpy(c->data, arg, size);
+  weft_future *f;
+  int rc = weft_submit(pool_of(ex), run_bytes, c, &f);
+  if (rc) {
+    free(c);
+    return rc;
+  }
+  if (weft_future_on_done(f, free_call, c) != 0) { /* no memory for the callback */
+    weft_future_wait(f);
+    free(c);
+  }
+  *out = f;
+  return 0;
+}
+
 static int threads_map(weft_executor *ex, weft_map *m) {
   return weft_map_run(pool_of(ex), m);
 }
@@ -40,6 +83,7 @@ static const weft__executor_ops threads_ops = {
   .kind = "threads",
   .workers = threads_workers,
   .submit = threads_submit,
+  .submit_bytes = threads_submit_bytes,
   .map = threads_map,
   .map_async = threads_map_async,
   .destroy = threads_destroy,
