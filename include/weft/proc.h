@@ -408,8 +408,10 @@ void weft_shm_array_destroy(weft_shm_array *a);
 
 /* A function run in another process. For weft_process_start its return value
  * is the child's exit code (0..255). For the process pool it is 0 or a
- * negative WEFT_E* code, and weft_task_fail / weft_task_set_result /
- * weft_task_cancelled work inside it as in a thread-pool task. */
+ * negative WEFT_E* code, and weft_task_fail / weft_task_set_result work
+ * inside it as in a thread-pool task. weft_task_cancelled() is false there:
+ * a task already running in a worker process is stopped only by stopping
+ * its worker (a timeout, or shutdown with CANCEL). */
 typedef int (*weft_proc_fn)(const void *arg, size_t size);
 
 /* How a child process is started (Python's start methods). */

@@ -13,6 +13,8 @@
  *                  on one CPU (two context switches per trip: the floor);
  *                  threads = 2 row, one on each of two CPUs (each trip
  *                  wakes an idle CPU, which in a VM costs tens of us).
+ *                  c-spin (two CPUs only): as c-futex, but each side spins
+ *                  before it sleeps: the floor for a pool that spins.
  *
  * The task gets an int64 and returns it plus one, checked on every trip.
  * Every trip is timed on its own; a run's figure is the median trip (in
@@ -38,6 +40,7 @@
 typedef struct p2_run {
   weft_ppool *pool;
   int cpu[2];            /* the floors: this process's CPU, the partner's */
+  bool spin;             /* c-spin rather than c-futex */
   size_t trips;
   double *times;         /* trips entries, us */
   int err;
@@ -198,26 +201,56 @@ static double run_pipe(void *arg) {
 /* c-futex: one shared word. The parent makes it odd (2k+1) and wakes the
  * partner; the partner makes it even (2k+2) and wakes the parent; each
  * sleeps in FUTEX_WAIT while the word is not yet what it waits for. Not the
- * _PRIVATE operations: the word is shared between two address spaces. */
+ * _PRIVATE operations: the word is shared between two address spaces.
+ * c-spin: the same, but each side spins on the word (up to 200 us) before
+ * it sleeps, and FUTEX_WAKE is only called for a sleeper: the floor of a
+ * hand-off between two awake CPUs (measured on two CPUs only: spinning for
+ * a process on the same CPU only delays it). */
 typedef struct pingpong {
   _Atomic uint32_t word;
   _Atomic uint32_t stop;
+  _Atomic uint32_t sleepers;  /* c-spin: sides in FUTEX_WAIT */
+  bool spin;
 } pingpong;
 
-static void futex_wait(_Atomic uint32_t *w, uint32_t while_is) {
-  while (atomic_load(w) == while_is)
-    syscall(SYS_futex, w, FUTEX_WAIT, while_is, NULL, NULL, 0);
+#define SPIN_NS 200000u
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+static void pp_wait(pingpong *s, uint32_t while_is) {
+  if (s->spin) {
+    uint64_t t0 = wb_now_ns();
+    for (unsigned i = 1; atomic_load(&s->word) == while_is; i++) {
+      cpu_relax();
+      if (i % 64 == 0 && wb_now_ns() - t0 > SPIN_NS) break;
+    }
+    /* seq_cst with pp_wake's store + load: either the waker sees us
+     * counted, or FUTEX_WAIT sees the new word */
+    atomic_fetch_add(&s->sleepers, 1);
+  }
+  while (atomic_load(&s->word) == while_is)
+    syscall(SYS_futex, &s->word, FUTEX_WAIT, while_is, NULL, NULL, 0);
+  if (s->spin) atomic_fetch_sub(&s->sleepers, 1);
 }
 
-static void futex_wake(_Atomic uint32_t *w) { syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0); }
+static void pp_wake(pingpong *s, uint32_t value) {
+  atomic_store(&s->word, value);
+  if (!s->spin || atomic_load(&s->sleepers) > 0)
+    syscall(SYS_futex, &s->word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
 
 static void futex_partner(void *arg) {
   pingpong *s = arg;
   for (uint32_t even = 0;; even += 2) {
-    futex_wait(&s->word, even);
+    pp_wait(s, even);
     if (atomic_load(&s->stop)) return;
-    atomic_store(&s->word, even + 2);
-    futex_wake(&s->word);
+    pp_wake(s, even + 2);
   }
 }
 
@@ -228,22 +261,22 @@ static double run_futex(void *arg) {
   if (s == MAP_FAILED) return p2_fail(r, -errno, "mmap"), 0;
   atomic_store(&s->word, 0);
   atomic_store(&s->stop, 0);
+  atomic_store(&s->sleepers, 0);
+  s->spin = r->spin;
   pid_t pid = start_partner(r->cpu[1], futex_partner, s);
   if (pid < 0) p2_fail(r, -errno, "fork");
   uint32_t w = 0;
   for (size_t i = 0; i < r->trips && !r->err; i++) {
     uint64_t t0 = wb_now_ns();
-    atomic_store(&s->word, w + 1);
-    futex_wake(&s->word);
-    futex_wait(&s->word, w + 1);
+    pp_wake(s, w + 1);
+    pp_wait(s, w + 1);
     r->times[i] = (double)(wb_now_ns() - t0) / 1e3;
     w += 2;
     if (atomic_load(&s->word) != w) p2_fail(r, WEFT_ESYSTEM, "futex ping-pong");
   }
   if (pid > 0) {
     atomic_store(&s->stop, 1);
-    atomic_store(&s->word, w + 1);
-    futex_wake(&s->word);
+    pp_wake(s, w + 1);
     if (reap(pid) != 0) p2_fail(r, WEFT_ESYSTEM, "futex partner failed");
   }
   munmap(s, sizeof *s);
@@ -283,6 +316,12 @@ static int p2_floors(bench_ctx *c, p2_run *r) {
     p2_floor(c, r, "c-pipe", run_pipe, cpus[0], cpus[k - 1]);
     failed |= r->err != 0;
     p2_floor(c, r, "c-futex", run_futex, cpus[0], cpus[k - 1]);
+    failed |= r->err != 0;
+  }
+  if (n == 2) {
+    r->spin = true;
+    p2_floor(c, r, "c-spin", run_futex, cpus[0], cpus[1]);
+    r->spin = false;
     failed |= r->err != 0;
   }
   return failed;

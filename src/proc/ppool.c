@@ -159,7 +159,7 @@ void weft_ppool_destroy(weft_ppool *p) {
   weft_ppool_shutdown(p, WEFT_SHUTDOWN_DRAIN);
   pthread_mutex_lock(&p->mu);
   p->stopping = true;
-  p->stop_deadline = weft_now_ns() + 5000000000ull;
+  p->stop_deadline = weft_now_ns() + 5000000000ull; /* then stragglers are killed */
   wake_always(p);
   pthread_mutex_unlock(&p->mu);
   pthread_join(p->mgr, NULL);

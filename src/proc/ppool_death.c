@@ -24,6 +24,7 @@ static void on_ack(weft_ppool *p, pp_worker *w, const pp_ack_msg *a) {
     w->state = W_READY;
     w->init_failures = 0;
     w->start_failures = 0;
+    w->start_kills = 0;
     return;
   }
   w->init_failures++;
@@ -154,7 +155,11 @@ void pp_harvest(weft_ppool *p, pp_worker *w) {
     t->fail = c->fail;
     if (t->kind == PP_CHUNK) {
       pp_map *mp = t->map;
-      mp->run_avg_ns = mp->run_avg_ns ? (mp->run_avg_ns * 7 + c->run_ns) / 8 : c->run_ns + 1;
+      /* A worker descheduled mid-chunk reports a huge time once: clamp
+       * samples so that one outlier does not make quick chunks look slow. */
+      uint64_t a = mp->run_avg_ns, s = c->run_ns;
+      if (a && s > 2 * a) s = 2 * a;
+      mp->run_avg_ns = a ? (a * 7 + s) / 8 + 1 : s + 1;
     }
     snprintf(t->msg, sizeof t->msg, "%.*s", PP_MSG - 1, c->msg);
     uint64_t res_end = c->res_end;
@@ -202,8 +207,14 @@ static void end_failed(weft_ppool *p, pp_task *t, int code) {
 
 void pp_death(weft_ppool *p, pp_worker *w) {
   pp_harvest(p, w);
-  /* Killed before its ACK (outside kills happen): retried with a backoff. */
-  if (w->state == W_STARTING && !w->init_failures) w->start_failures++;
+  /* Died before its ACK: retried with a backoff; a SIGKILL came from
+   * outside (a crash in init would be another signal or an exit status). */
+  if (w->state == W_STARTING && !w->init_failures) {
+    bool kill = w->child.exited && WIFSIGNALED(w->child.wstatus) &&
+                WTERMSIG(w->child.wstatus) == SIGKILL;
+    if (kill) w->start_kills++;
+    else w->start_failures++;
+  }
   pp_task *t0 = w->fl_head;
   bool started = t0 && weft_load_acquire(&w->r->cur_id) == t0->id &&
                  (!w->killed_timeout || w->kill_id == t0->id);

@@ -6,6 +6,7 @@
  * helps, the manager sleeps "unarmed" and workers skip their eventfd write.
  * Deaths, timeouts and large results' control messages stay the manager's
  * business, as does everything once the helper gives up. */
+#include <sched.h>
 #include <unistd.h>
 #include "proc/ppool_internal.h"
 
@@ -29,7 +30,10 @@ void pp_help(weft_ppool *p, weft_future *f) {
   uint64_t until = weft_now_ns() + HELP_SPIN_NS;
   for (unsigned i = 1; !weft_future_is_finished(f); i++) {
     if ((i & 7) == 0) {
-      if ((i & 63) == 0 && weft_now_ns() > until) break;
+      if ((i & 63) == 0) {
+        if (weft_now_ns() > until) break;
+        sched_yield(); /* the worker may be waiting for this CPU */
+      }
       /* Regions are unmapped only under the mutex: look with it held. */
       pthread_mutex_lock(&p->mu);
       if (completions_waiting(p)) {

@@ -11,9 +11,15 @@
  * One pool-wide "common" memfd holds the manager's sleep flag, the table of
  * interned functions and the init argument.
  *
- * Everything owner-side is under the pool mutex; only the manager thread
- * harvests completions and reads control sockets. Futures are finished
- * outside the mutex (their callbacks may submit). */
+ * Large payloads (arguments, results, a map's ctx) travel as memfds over the
+ * worker's control socket, sent before the ring slot that needs them, so the
+ * worker reads them in slot order.
+ *
+ * Everything owner-side is under the pool mutex. The manager thread owns the
+ * workers' lifecycle (start, death, replacement: only it unmaps a region);
+ * completions are harvested by it, or by a thread waiting in apply
+ * (ppool_help.c), always under the mutex. Futures are finished outside the
+ * mutex (their callbacks may submit). */
 #ifndef WEFT_PPOOL_INTERNAL_H
 #define WEFT_PPOOL_INTERNAL_H
 
@@ -187,6 +193,8 @@ typedef struct pp_worker {
   unsigned init_failures;       /* init said no (in a row): 3 disable the slot */
   unsigned start_failures;      /* could not start, or died before its ACK
                                    (in a row): 20 disable the slot */
+  unsigned start_kills;         /* SIGKILLed before its ACK (in a row): from
+                                   outside, so never held against the slot */
   uint64_t restart_at;         /* W_OFF after a failed start: retry time */
 } pp_worker;
 

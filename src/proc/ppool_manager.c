@@ -25,8 +25,6 @@ void pp_read_ctl(weft_ppool *p, pp_worker *w);
 /* How long the manager looks at the rings before sleeping: a completion
  * that follows closely is harvested without a wake-up. */
 #define MGR_SPIN_NS 5000u
-/* How long stopping workers get to exit before they are killed. */
-#define STOP_GRACE_NS 5000000000ull
 
 void pp_wake_manager(weft_ppool *p) {
   if (__atomic_load_n(&p->common->mgr_sleep, __ATOMIC_SEQ_CST) ||
@@ -72,12 +70,15 @@ void pp_worker_release(weft_ppool *p, pp_worker *w) {
   if (w->region_fd >= 0) close(w->region_fd);
   for (unsigned i = 0; i < w->rfd_n; i++) close(w->rfds[(w->rfd_first + i) % PP_SLOTS]);
   unsigned idx = w->index, fails = w->init_failures, sfails = w->start_failures;
+  unsigned kills = w->start_kills;
   memset(w, 0, sizeof *w);
   w->index = idx;
   w->init_failures = fails;
   w->start_failures = sfails;
+  w->start_kills = kills;
   /* a slot that keeps failing to start waits a little longer each time */
-  w->restart_at = sfails ? weft_now_ns() + (uint64_t)sfails * 10000000u : 0;
+  uint64_t n = sfails + kills < 100 ? sfails + kills : 100;
+  w->restart_at = n ? weft_now_ns() + n * 10000000u : 0;
   w->region_fd = -1;
   w->child.ctl = -1;
   w->state = W_OFF;
@@ -189,7 +190,8 @@ static uint64_t round_of_work(weft_ppool *p) {
       if (w->state == W_READY && !w->stop_sent && !w->gone) push_stop(w);
       if (w->state != W_OFF && now > p->stop_deadline) weft__child_signal(&w->child, SIGKILL);
     }
-    if (p->stop_deadline < next) next = p->stop_deadline + 1;
+    uint64_t due = now > p->stop_deadline ? now + 10000000u : p->stop_deadline + 1;
+    if (due < next) next = due;
   }
   uint64_t t = timeouts(p, now);
   return t < next ? t : next;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "pool/task.h"
@@ -173,7 +174,7 @@ static int task_code(int rc, weft__task *t, pp_cslot *c, bool keep_msg) {
 }
 
 static void run_single(wk *k, const pp_tslot *s, pp_cslot *c) {
-  void *fn, *map;
+  void *fn = NULL, *map = NULL;
   int rc = resolve(k, s->fn, &fn, c);
   if (rc) {
     c->code = rc;
@@ -199,7 +200,7 @@ static void run_single(wk *k, const pp_tslot *s, pp_cslot *c) {
 }
 
 static void run_chunk(wk *k, const pp_tslot *s, pp_cslot *c) {
-  void *fn, *map, *ctx = NULL;
+  void *fn = NULL, *map = NULL, *ctx = NULL;
   int rc = resolve(k, s->fn, &fn, c);
   /* The ctx message came before the argument's: read it first. */
   if (s->flags & PP_T_CTX) ctx = get_ctx(k, s->map);
@@ -273,7 +274,12 @@ static bool next_slot(wk *k, pp_tslot *s) {
     for (unsigned i = 1; head == k->tail; i++) {
       weft_cpu_relax();
       head = weft_load_acquire(&r->t_head);
-      if ((i & 63) == 0 && weft_now_ns() > until) break;
+      if ((i & 63) == 0) {
+        if (weft_now_ns() > until) break;
+        /* On a crowded machine the manager that would refill this ring
+         * may be waiting for this very CPU. */
+        sched_yield();
+      }
     }
     while (head == k->tail) {
       /* Dekker with the owner's push: it stores t_head then reads w_sleep. */
