@@ -37,7 +37,7 @@ static const bench_def benches[] = {
 
 static const bench_def proc_benches[] = {
   {"P1", "process pool map: square, chunksize 10,000 and 1", bench_p1_map},
-  {"P2", "one tiny task's round trip; pipe and futex floors", bench_p2_latency},
+  {"P2", "one tiny task's round trip; pipe, futex, spin floors", bench_p2_latency},
   {"P3", "64 coarse tasks on the process pool vs serial", bench_p3_coarse},
   {"P4", "many /bin/true, 2 at a time", bench_p4_proc},
 };
@@ -159,7 +159,7 @@ static void usage(FILE *to) {
           "  B4 coarse scaling   B5 channels and sync\n"
           "  proc: process pool vs Python multiprocessing / concurrent.futures:\n"
           "  P1 map of square, chunksize 10,000 (1e6 items) and 1 (1e5 items)\n"
-          "  P2 one tiny task's round trip; C pipe and futex ping-pong floors\n"
+          "  P2 one tiny task's round trip; C pipe, futex, spin ping-pong floors\n"
           "  P3 64 x 10 ms tasks on 2 processes vs serial\n"
           "  P4 2,000 x /bin/true, 2 at a time: vs Python, GNU parallel, xargs\n"
           "  --json     one JSON object per measurement on stdout\n"

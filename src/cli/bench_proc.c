@@ -178,7 +178,7 @@ static void print_pool_targets(const bench_ctx *c) {
       continue;
     }
     double v = p ? p->value / w->value : w->value;
-    printf("  %-66s  %8.3g  %s\n", t->what, v, v >= t->goal ? "met" : "MISSED");
+    printf("  %-66s  %8.4g  %s\n", t->what, v, v >= t->goal ? "met" : "MISSED");
   }
 }
 
