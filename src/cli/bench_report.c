@@ -50,12 +50,12 @@ void bench_print_table(const bench_ctx *c) {
          "Lower is better for ns and ms; higher for items/s, %% and x (speedup).\n\n",
          c->suite, c->reps);
   const char *row = c->markdown ? "| %s | %s | %s | %d | %s | %s | %s | %s |\n"
-                                : "%-5s %-16s %-14s %3d %10s  %-9s %8s  %s\n";
+                                : "%-5s %-16s %-16s %3d %10s  %-9s %8s  %s\n";
   if (c->markdown)
     printf("| bench | case | impl | threads | value | unit | weft x | check |\n"
            "|---|---|---|---:|---:|---|---:|---|\n");
   else
-    printf("%-5s %-16s %-14s %3s %10s  %-9s %8s  %s\n", "bench", "case", "impl", "thr",
+    printf("%-5s %-16s %-16s %3s %10s  %-9s %8s  %s\n", "bench", "case", "impl", "thr",
            "value", "unit", "weft x", "check");
   const char *last = "";
   for (size_t i = 0; i < c->nresults; i++) {
