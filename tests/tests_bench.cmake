@@ -22,13 +22,17 @@ if(WEFT_SANITIZE STREQUAL "")
   set_tests_properties(bench_smoke PROPERTIES TIMEOUT 60 LABELS bench)
 
   # bench_proc_smoke: `weft bench proc` (--smoke: P1 20,000 and 2,000 items,
-  # P2 200 round trips, P3 64 x 100 us, P4 20 x /bin/true) still measures
-  # weft in each of P1..P4 (the process pool's map, submit, apply; the
-  # subprocesses), the C floors run, and P1's rows carry their chunksize.
+  # P2 200 round trips, P3 64 x 100 us, P4 20 x /bin/true, P5 2 starts per
+  # start method and 20 tasks per pool) still measures weft in each of P1..P5
+  # (the process pool's map, submit, apply; the subprocesses; process start
+  # with each start method, and the pool with and without recycling — a
+  # recycle row also means the pool really replaced its workers), the C
+  # floors run, and P1's rows carry their chunksize.
   # Exit 0 also means every weft row succeeded and P1's results agreed with
   # Python's where it ran. Peers (Python, GNU parallel, xargs) may be skipped.
   set(_p1 "${_q}bench${_q}:${_q}P1${_q},${_q}case${_q}:${_q}map_cs")
   set(_p2 "${_q}bench${_q}:${_q}P2${_q},${_q}case${_q}:${_q}")
+  set(_p5 "${_q}bench${_q}:${_q}P5${_q},${_q}case${_q}:${_q}")
   add_test(NAME bench_proc_smoke
     COMMAND ${CMAKE_COMMAND}
             "-DREGEX0=${_p1}10000${_q},${_w},[^}]*${_q}chunksize${_q}:10000}"
@@ -39,6 +43,11 @@ if(WEFT_SANITIZE STREQUAL "")
             "-DREGEX5=${_p2}pingpong${_q},${_q}impl${_q}:${_q}c-futex${_q}"
             "-DREGEX6=${_q}bench${_q}:${_q}P3${_q},${_q}case${_q}:${_q}efficiency${_q},${_w}"
             "-DREGEX7=${_q}bench${_q}:${_q}P4${_q},${_q}case${_q}:${_q}true${_q},${_w}"
+            "-DREGEX8=${_p5}start_spawn${_q},${_w}"
+            "-DREGEX9=${_p5}start_forkserver${_q},${_w}"
+            "-DREGEX10=${_p5}start_fork${_q},${_w}"
+            "-DREGEX11=${_p5}recycle${_q},${_w}"
+            "-DREGEX12=${_p5}no_recycle${_q},${_w}"
             -P ${CMAKE_CURRENT_SOURCE_DIR}/run_expect.cmake --
             $<TARGET_FILE:weft> bench proc --quick --json --smoke)
   set_tests_properties(bench_proc_smoke PROPERTIES TIMEOUT 60 LABELS bench)

@@ -5,10 +5,11 @@
  *   weft bench proc [--json|--markdown] [--quick] [--reps N] [--threads N]
  *                   [--only P1,P2]
  *
- * `pool` runs B1..B5 (the table `benches` below); `proc` runs P1..P4
+ * `pool` runs B1..B5 (the table `benches` below); `proc` runs P1..P5
  * (`proc_benches`: the process pool against multiprocessing and a C floor,
  * bench_proc_pool.c and bench_proc_latency.c; subprocesses against Python,
- * GNU parallel and xargs, bench_proc.c). weft's side runs in this process
+ * GNU parallel and xargs, bench_proc.c; process start and worker recycling,
+ * bench_proc_start.c). weft's side runs in this process
  * (bench_pool.c, bench_sync.c); each peer — OpenMP, oneTBB, Python — is a
  * separate program (bench/peer_*) run as a child that prints JSON lines
  * (bench_peer.c); bench_report.c prints the table.
@@ -40,6 +41,7 @@ static const bench_def proc_benches[] = {
   {"P2", "one tiny task's round trip; pipe, futex, spin floors", bench_p2_latency},
   {"P3", "64 coarse tasks on the process pool vs serial", bench_p3_coarse},
   {"P4", "many /bin/true, 2 at a time", bench_p4_proc},
+  {"P5", "process start (spawn, fork server, fork) and worker recycling", bench_p5_start},
 };
 
 /* A suite: what `weft bench <name>` runs, and the targets it checks. */
@@ -60,15 +62,18 @@ static const bench_suite suites[] = {
 static const bench_sizes full_sizes = {
   .fib_n = 30, .tasks = 1000000, .py_tasks = 100000, .elems = 100000000,
   .task_us = 10000, .chan_items = 2000000, .lock_ops = 10000000, .procs = 2000,
-  .p1_items = 1000000, .p2_trips = 20000, .p2_py_trips = 2000};
+  .p1_items = 1000000, .p2_trips = 20000, .p2_py_trips = 2000, .p5_tasks = 2000,
+  .p5_py_tasks = 200};
 static const bench_sizes quick_sizes = {
   .fib_n = 27, .tasks = 200000, .py_tasks = 20000, .elems = 20000000,
   .task_us = 2000, .chan_items = 400000, .lock_ops = 2000000, .procs = 500,
-  .p1_items = 200000, .p2_trips = 5000, .p2_py_trips = 500};
+  .p1_items = 200000, .p2_trips = 5000, .p2_py_trips = 500, .p5_tasks = 500,
+  .p5_py_tasks = 50};
 static const bench_sizes smoke_sizes = {
   .fib_n = 15, .tasks = 2000, .py_tasks = 200, .elems = 100000,
   .task_us = 100, .chan_items = 10000, .lock_ops = 10000, .procs = 20,
-  .p1_items = 20000, .p2_trips = 200, .p2_py_trips = 20};
+  .p1_items = 20000, .p2_trips = 200, .p2_py_trips = 20, .p5_tasks = 20,
+  .p5_py_tasks = 10};
 
 /* ---- recording results ---- */
 
@@ -162,6 +167,9 @@ static void usage(FILE *to) {
           "  P2 one tiny task's round trip; C pipe, futex, spin ping-pong floors\n"
           "  P3 64 x 10 ms tasks on 2 processes vs serial\n"
           "  P4 2,000 x /bin/true, 2 at a time: vs Python, GNU parallel, xargs\n"
+          "  P5 start+join of a process running an empty function (spawn, fork server,\n"
+          "     fork; 200 a run), and 2,000 tiny tasks on a pool with\n"
+          "     max_tasks_per_child 1 vs 0: vs Python Process and Pool(maxtasksperchild=1)\n"
           "  --json     one JSON object per measurement on stdout\n"
           "  --markdown the table as Markdown (for docs/performance.md)\n"
           "  --quick    smaller sizes, 3 runs each (under a minute)\n"

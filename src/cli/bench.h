@@ -9,6 +9,8 @@
  *                 proc suite's targets
  * bench_proc_pool.c     P1 map, P3 coarse tasks on the process pool
  * bench_proc_latency.c  P2 one task's round trip; pipe and futex floors
+ * bench_proc_start.c    P5 process start (spawn, fork server, fork) and
+ *                       pool worker recycling (max_tasks_per_child = 1)
  *
  * Every weft measurement and every peer runs the loop bodies of
  * bench/common.h, so only the scheduling differs between rows. */
@@ -34,6 +36,8 @@ typedef struct bench_sizes {
   size_t p1_items;       /* P1: items at chunksize 10,000 (a tenth at 1) */
   size_t p2_trips;       /* P2: round trips per run, weft and the C floors */
   size_t p2_py_trips;    /* P2: round trips per run, Python */
+  size_t p5_tasks;       /* P5: tasks per recycling run (a tenth: starts per run) */
+  size_t p5_py_tasks;    /* P5: the same for Python (a fifth: starts per run) */
 } bench_sizes;
 
 typedef struct bench_ctx {
@@ -91,8 +95,11 @@ int bench_p1_map(bench_ctx *c);
 int bench_p2_latency(bench_ctx *c);
 int bench_p3_coarse(bench_ctx *c);
 int bench_p4_proc(bench_ctx *c);
+int bench_p5_start(bench_ctx *c);
 /* The `proc` suite's targets (P1-P3 against Python and the floors, P4 >=
  * Python's best), checked against this run. */
 void bench_print_proc_targets(const bench_ctx *c);
+/* P5 has no target: its recycling cost and ratios, printed with them. */
+void bench_print_p5_notes(const bench_ctx *c);
 
 #endif /* WEFT_CLI_BENCH_H */

@@ -1,5 +1,6 @@
 /* src/cli/bench_peer.c — running the peers (bench/peer_omp, peer_tbb,
- * peer_python.py) as child processes and reading their JSON lines.
+ * peer_python.py, and peer_python_start.py for P5) as child processes and
+ * reading their JSON lines. A peer named *.py runs under python_path().
  *
  * A peer is found in WEFT_BENCH_DIR, else <dir of the weft binary>/bench (the
  * build tree), else <that dir>/../libexec/weft (installed). A peer that is

@@ -12,7 +12,8 @@
  * All children inherit stdin/stdout/stderr, as they do under the peers: no
  * pipes to serve, so only starting and reaping is measured.
  *
- * The suite's targets (P1-P4) are checked here too, at the end. */
+ * The suite's targets (P1-P4) are checked here too, at the end, followed by
+ * P5's figures (bench_proc_start.c), which have no target. */
 #include <unistd.h>
 
 #include "weft/proc.h"
@@ -203,4 +204,5 @@ void bench_print_proc_targets(const bench_ctx *c) {
   printf("\nIssue targets (this run; ratios > 1: weft is faster):\n");
   print_pool_targets(c);
   print_p4_target(c);
+  bench_print_p5_notes(c);
 }
