@@ -1,8 +1,10 @@
 /* tests/test_ipc.c — IPC between forked processes: shared memory (anonymous,
  * named, typed arrays), the robust process-shared lock (including a holder
  * that dies), semaphore, event, barrier, framed pipes and the shared queue.
- * Children only ever _exit with a code the parent checks through waitpid;
- * no test creates a thread, so fork is safe under ThreadSanitizer too. */
+ * What happens when a process dies while using them: test_ipc_robust.c.
+ * Children only ever _exit with a code the parent checks through waitpid
+ * (or are killed on purpose); no test creates a thread, so fork is safe
+ * under ThreadSanitizer too. */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -501,6 +503,22 @@ static void test_pqueue_semantics(void **state) {
   weft_pqueue_destroy(q);
 }
 
+/* Capacity 1 is rounded to 2 (the ring needs two slots to tell its sides
+ * apart); before, a second send overwrote the first item. */
+static void test_pqueue_capacity_one(void **state) {
+  (void)state;
+  weft_pqueue *q;
+  int out;
+  assert_ok(weft_pqueue_create(&q, sizeof(int), 1));
+  for (int v = 1; v <= 2; v++) assert_ok(weft_pqueue_try_send(q, &v));
+  assert_weft(weft_pqueue_try_send(q, &out), WEFT_EAGAIN);
+  for (int v = 1; v <= 2; v++) {
+    assert_ok(weft_pqueue_try_recv(q, &out));
+    assert_int_equal(out, v);
+  }
+  weft_pqueue_destroy(q);
+}
+
 /* ---- typed shared arrays (Value / Array) ---- */
 
 static int array_child(int i, void *arg) {
@@ -549,6 +567,7 @@ int main(void) {
       T(test_pipe_close_and_errors),
       T(test_pqueue_mpmc_processes),
       T(test_pqueue_semantics),
+      T(test_pqueue_capacity_one),
       T(test_shm_array),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

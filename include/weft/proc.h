@@ -250,20 +250,54 @@ int weft_plock_consistent(weft_plock *l);
 /* WEFT_EPERM when the caller does not hold it. */
 int weft_plock_unlock(weft_plock *l);
 
-/* ---- process-shared counting semaphore (a shared futex word) ----
- * Not robust: a unit held by a process that dies is not given back. */
-typedef struct weft_psem { weft_sem sem; } weft_psem; /* fields private */
-/* Errors: WEFT_EINVAL (NULL, value > INT32_MAX). */
+/* ---- process-shared counting semaphore (multiprocessing.Semaphore) ----
+ * Robust: the semaphore records which processes hold its units (a table of
+ * WEFT_PSEM_HOLDERS entries of pid, process start time and unit count,
+ * inside the struct), so the units of a process that dies while holding
+ * them are given back (see weft_psem_wait). Every change to the count and
+ * the table happens under a robust lock (a weft_plock inside the struct),
+ * so a process killed at any instruction leaves nothing half-done.
+ * Limits: units held by a process that found the table full (more than
+ * WEFT_PSEM_HOLDERS processes holding units at once) are not recorded and
+ * are lost if it dies; a post is credited to the posting process: it
+ * gives back one of that process's units or, when it holds none, adds a
+ * unit (the "signal" pattern). So a unit taken in process A and posted by
+ * process B stays A's, and is given back again if A dies: post from the
+ * process that waited. Threads of one process share its entry.
+ * The struct is 616 bytes; place it in shared memory and init once.
+ * Fields private (tests poke the table to fake pid reuse). */
+#define WEFT_PSEM_HOLDERS 32
+typedef struct weft_psem_holder_ { int32_t pid; uint32_t units; uint64_t start; } weft_psem_holder_;
+typedef struct weft_psem {
+  weft_sem sem;                  /* count (the futex word) and sleepers */
+  uint32_t op_, undo_value_;     /* undo record of the change in progress */
+  weft_psem_holder_ undo_;
+  uint64_t scan_after_;          /* next time a waiter may look for the dead */
+  weft_plock guard_;
+  weft_psem_holder_ holders_[WEFT_PSEM_HOLDERS];
+} weft_psem;
+/* Errors: WEFT_EINVAL (NULL, value > INT32_MAX), -errno from pthreads. */
 int weft_psem_init(weft_psem *s, unsigned value);
-/* Blocks until a unit is taken: 0, or WEFT_EINVAL for NULL. */
+/* Only once no process uses it. NULL is ignored. */
+void weft_psem_destroy(weft_psem *s);
+/* Blocks until a unit is taken (and recorded against the calling
+ * process). 0; or WEFT_EOWNERDEAD: a unit IS taken, but a process that
+ * held units died without posting them, and they were given back (the
+ * caller may have shared state to repair, as after weft_plock's
+ * WEFT_EOWNERDEAD; nothing needs to be called: the semaphore is whole).
+ * While it cannot take a unit, a waiter looks for dead holders every few
+ * milliseconds. WEFT_EINVAL for NULL. */
 int weft_psem_wait(weft_psem *s);
-/* 0, or WEFT_ETIMEDOUT after timeout_ns (relative). */
+/* As wait; WEFT_ETIMEDOUT after timeout_ns (relative). A timeout of 0
+ * still looks for dead holders once (unless another waiter just did). */
 int weft_psem_wait_timed(weft_psem *s, uint64_t timeout_ns);
-/* 0 or WEFT_EAGAIN. */
+/* 0 or WEFT_EAGAIN; never looks for dead holders. */
 int weft_psem_trywait(weft_psem *s);
-/* Gives a unit back, waking one waiter in any process. WEFT_ERANGE past
- * INT32_MAX. */
+/* Gives one of the caller's units back (or, when it holds none, adds one),
+ * waking one waiter in any process. WEFT_ERANGE past INT32_MAX. */
 int weft_psem_post(weft_psem *s);
+/* Units available now (not counting those held by dead processes that no
+ * waiter has reclaimed yet). */
 unsigned weft_psem_value(const weft_psem *s);
 
 /* ---- process-shared event (multiprocessing.Event) ---- */
@@ -333,15 +367,23 @@ void weft_pipe_close(weft_pipe *p);
  * A bounded ring of fixed-size items in a shared memfd mapping (Vyukov's
  * sequence-numbered slots, as chan.h's ring, with futex sleeps that work
  * across processes). Items are copied in and out. Any number of processes
- * and threads may send and receive at once. A process that dies in the
- * middle of a send or receive can stall the queue (not robust). */
+ * and threads may send and receive at once.
+ * Robust: every slot records the process working on it, and a peer that
+ * finds a slot held for a few milliseconds by a process that died repairs
+ * it, so a process killed in the middle of a send or receive does not
+ * stall the queue. What is lost (docs/ipc.md): a send that dies never
+ * returned, so its item was never in the queue (the slot it claimed is
+ * skipped by receivers); a receive that dies after claiming its item takes
+ * that one item with it (the item had been sent: at most one item lost per
+ * receiver killed inside weft_pqueue_recv/try_recv). Nothing else is lost
+ * or duplicated. */
 
 typedef struct weft_pqueue weft_pqueue;
 
-/* Creates a queue for `capacity` items (rounded up to a power of two) of
- * item_size bytes (> 0). Children forked afterwards share it; other
- * processes can attach through weft_pqueue_fd. *out is owned by the caller
- * (each process destroys its own copy). Errors: WEFT_EINVAL, WEFT_ENOMEM,
+/* Creates a queue for `capacity` items (rounded up to a power of two, at
+ * least 2) of item_size bytes (> 0). Children forked afterwards share it;
+ * other processes can attach through weft_pqueue_fd. *out is owned by the
+ * caller (each process destroys its own copy). Errors: WEFT_EINVAL, WEFT_ENOMEM,
  * -errno. */
 int weft_pqueue_create(weft_pqueue **out, size_t item_size, size_t capacity);
 

@@ -1,13 +1,11 @@
-/* src/proc/pqueue.c — a process-shared bounded MPMC queue.
+/* src/proc/pqueue.c — a process-shared bounded MPMC queue: the segment,
+ * blocking and the public calls. The ring itself, and how it survives a
+ * process that dies half-way through an operation, is pqueue_ring.c.
  *
  * Layout of the memfd segment: a header (geometry, the two ring positions
  * and two event counts, each on its own cache line) and then `capacity`
- * slots of [uint64 sequence][item]. The ring is Vyukov's, as
- * src/chan/chan_ring.c: a slot whose sequence equals the position is free
- * for the sender at that position, pos + 1 means full for the receiver at
- * that position; the sequence store (release) publishes the copied bytes
- * and the load (acquire) receives them. All of it is offsets and integers,
- * so the segment works at any address in any process.
+ * slots of [uint64 sequence][uint64 owner][item]. All of it is offsets and
+ * integers, so the segment works at any address in any process.
  *
  * Blocking: a full sender (empty receiver) counts itself in send_waiters
  * (recv_waiters), reads the space (items) event count, tries once more and
@@ -17,29 +15,14 @@
  * waiter, or the waiter's retry sees the change, and the kernel's compare
  * of the count closes the gap before the sleep. Wake-ups wake all sleepers:
  * with a handful of processes that is cheap, and it makes a wake consumed by
- * a waiter that then times out impossible to lose. */
+ * a waiter that then times out impossible to lose. Sleeps last at most
+ * CHECK_NS: a waiter still blocked after that checks whether the slot it
+ * waits on is held by a dead process (pqueue_ring.c repairs it). */
 #include <limits.h>
 #include <stdlib.h>
-#include <string.h>
-#include "core/internal.h"
-#include "weft/proc.h"
+#include "proc/pqueue_internal.h"
 
-#define PQ_MAGIC 0x7765667470717565ull /* "weftpque" */
-
-typedef struct pq_hdr {
-  uint64_t magic, item_size, stride, capacity, mask;
-  uint32_t closed;
-  WEFT_ALIGNED_CL uint64_t head; /* next send position */
-  WEFT_ALIGNED_CL uint64_t tail; /* next receive position */
-  WEFT_ALIGNED_CL uint32_t items_ec, recv_waiters;
-  WEFT_ALIGNED_CL uint32_t space_ec, send_waiters;
-} pq_hdr;
-
-struct weft_pqueue {
-  weft_shm *shm;
-  pq_hdr *h;
-  char *slots;
-};
+#define CHECK_NS (5 * 1000000ull)
 
 static uint64_t *slot_seq(const weft_pqueue *q, uint64_t pos) {
   return (uint64_t *)(void *)(q->slots + (pos & q->h->mask) * q->h->stride);
@@ -62,9 +45,9 @@ int weft_pqueue_create(weft_pqueue **out, size_t item_size, size_t capacity) {
   if (out) *out = NULL;
   if (!out || item_size == 0 || item_size > (1u << 30) || capacity == 0 || capacity > (1u << 30))
     return WEFT_EINVAL;
-  uint64_t cap = 1;
+  uint64_t cap = 2; /* at least 2: the ring tells its two sides apart by seq mod cap */
   while (cap < capacity) cap <<= 1;
-  uint64_t stride = (sizeof(uint64_t) + item_size + 7) & ~(uint64_t)7;
+  uint64_t stride = (PQ_SLOT_HDR + item_size + 7) & ~(uint64_t)7;
   weft_shm *shm;
   int rc = weft_shm_create(&shm, NULL, sizeof(pq_hdr) + cap * stride);
   if (rc) return rc;
@@ -87,7 +70,7 @@ int weft_pqueue_attach(weft_pqueue **out, int fd) {
   if (rc) return rc;
   const pq_hdr *h = weft_shm_ptr(shm);
   size_t size = weft_shm_size(shm);
-  if (size < sizeof *h || weft_load_acquire(&h->magic) != PQ_MAGIC ||
+  if (size < sizeof *h || weft_load_acquire(&h->magic) != PQ_MAGIC || h->capacity < 2 ||
       h->capacity * h->stride != size - sizeof *h) {
     weft_shm_destroy(shm);
     return WEFT_EINVAL;
@@ -105,79 +88,32 @@ void weft_pqueue_destroy(weft_pqueue *q) {
   free(q);
 }
 
-/* Bumps an event count and wakes its sleepers if there may be any. */
-static void notify(uint32_t *ec, uint32_t *waiters) {
-  __atomic_fetch_add(ec, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n(waiters, __ATOMIC_SEQ_CST) != 0) weft__futex_wake_shared(ec, INT_MAX);
-}
-
-static int try_send(weft_pqueue *q, const void *item) {
-  pq_hdr *h = q->h;
-  if (__atomic_load_n(&h->closed, __ATOMIC_SEQ_CST)) return WEFT_ECLOSED;
-  uint64_t pos = weft_load_relaxed(&h->head);
-  for (;;) {
-    uint64_t *seq = slot_seq(q, pos);
-    int64_t diff = (int64_t)(weft_load_acquire(seq) - pos);
-    if (diff < 0) return WEFT_EAGAIN; /* the receiver of the previous lap is behind */
-    if (diff > 0) {
-      pos = weft_load_relaxed(&h->head);
-      continue;
-    }
-    /* Relaxed CAS: the slot is handed over by its sequence, not by head. */
-    if (__atomic_compare_exchange_n(&h->head, &pos, pos + 1, true, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED)) {
-      memcpy(seq + 1, item, h->item_size);
-      weft_store_release(seq, pos + 1);
-      notify(&h->items_ec, &h->recv_waiters);
-      return 0;
-    }
-  }
-}
-
-static int try_recv(weft_pqueue *q, void *item) {
-  pq_hdr *h = q->h;
-  uint64_t pos = weft_load_relaxed(&h->tail);
-  for (;;) {
-    uint64_t *seq = slot_seq(q, pos);
-    int64_t diff = (int64_t)(weft_load_acquire(seq) - (pos + 1));
-    if (diff < 0) {
-      /* Empty at pos. Closed and drained only when no sender has claimed
-       * pos either: a claimed slot is an item on its way in. */
-      if (__atomic_load_n(&h->closed, __ATOMIC_SEQ_CST) &&
-          __atomic_load_n(&h->head, __ATOMIC_SEQ_CST) == pos)
-        return WEFT_ECLOSED;
-      return WEFT_EAGAIN;
-    }
-    if (diff > 0) {
-      pos = weft_load_relaxed(&h->tail);
-      continue;
-    }
-    if (__atomic_compare_exchange_n(&h->tail, &pos, pos + 1, true, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED)) {
-      memcpy(item, seq + 1, h->item_size);
-      weft_store_release(seq, pos + h->capacity); /* free for the next lap */
-      notify(&h->space_ec, &h->send_waiters);
-      return 0;
-    }
-  }
-}
-
 typedef int (*pq_op)(weft_pqueue *q, void *item);
 
-/* Runs op until it stops saying EAGAIN or the deadline passes (see top). */
-static int wait_op(weft_pqueue *q, pq_op op, void *item, uint32_t *ec, uint32_t *waiters,
-                   uint64_t deadline_ns) {
+/* Runs op until it stops saying EAGAIN or the deadline passes (see top).
+ * `recv` says which side we are, for the stuck-slot check. */
+static int wait_op(weft_pqueue *q, pq_op op, void *item, bool recv, uint64_t deadline_ns) {
+  uint32_t *ec = recv ? &q->h->items_ec : &q->h->space_ec;
+  uint32_t *waiters = recv ? &q->h->recv_waiters : &q->h->send_waiters;
+  uint64_t last_check = 0; /* when we last looked for a dead owner (or began to wait) */
   for (;;) {
     int rc = op(q, item);
     if (rc != WEFT_EAGAIN) return rc;
+    uint64_t now = weft_now_ns();
+    if (last_check == 0) last_check = now;
+    if (now - last_check >= CHECK_NS) {
+      last_check = now;
+      if (weft__pq_check_stuck(q, recv)) continue;
+    }
+    uint64_t until = deadline_ns > now && deadline_ns - now > CHECK_NS ? now + CHECK_NS : deadline_ns;
     __atomic_fetch_add(waiters, 1, __ATOMIC_SEQ_CST);
     uint32_t seen = __atomic_load_n(ec, __ATOMIC_SEQ_CST);
     rc = op(q, item);
     int trc = 0;
-    if (rc == WEFT_EAGAIN) trc = weft__futex_wait_shared(ec, seen, deadline_ns);
+    if (rc == WEFT_EAGAIN) trc = weft__futex_wait_shared(ec, seen, until);
     __atomic_fetch_sub(waiters, 1, __ATOMIC_RELAXED);
     if (rc != WEFT_EAGAIN) return rc;
-    if (trc == WEFT_ETIMEDOUT) {
+    if (trc == WEFT_ETIMEDOUT && until == deadline_ns) {
       rc = op(q, item); /* a last look: the change may have come with the timeout */
       return rc == WEFT_EAGAIN ? WEFT_ETIMEDOUT : rc;
     }
@@ -186,17 +122,17 @@ static int wait_op(weft_pqueue *q, pq_op op, void *item, uint32_t *ec, uint32_t 
 
 /* The send side casts away const: try_send only reads through it. */
 static int send_op(weft_pqueue *q, void *item) {
-  return try_send(q, item);
+  return weft__pq_try_send(q, item);
 }
 
 static int send_until(weft_pqueue *q, const void *item, uint64_t deadline_ns) {
   if (!q || !item) return WEFT_EINVAL;
-  return wait_op(q, send_op, (void *)item, &q->h->space_ec, &q->h->send_waiters, deadline_ns);
+  return wait_op(q, send_op, (void *)item, false, deadline_ns);
 }
 
 static int recv_until(weft_pqueue *q, void *item, uint64_t deadline_ns) {
   if (!q || !item) return WEFT_EINVAL;
-  return wait_op(q, try_recv, item, &q->h->items_ec, &q->h->recv_waiters, deadline_ns);
+  return wait_op(q, weft__pq_try_recv, item, true, deadline_ns);
 }
 
 int weft_pqueue_send(weft_pqueue *q, const void *item) {
@@ -209,7 +145,7 @@ int weft_pqueue_send_timed(weft_pqueue *q, const void *item, uint64_t timeout_ns
 
 int weft_pqueue_try_send(weft_pqueue *q, const void *item) {
   if (!q || !item) return WEFT_EINVAL;
-  return try_send(q, item);
+  return weft__pq_try_send(q, item);
 }
 
 int weft_pqueue_recv(weft_pqueue *q, void *item) {
@@ -222,7 +158,7 @@ int weft_pqueue_recv_timed(weft_pqueue *q, void *item, uint64_t timeout_ns) {
 
 int weft_pqueue_try_recv(weft_pqueue *q, void *item) {
   if (!q || !item) return WEFT_EINVAL;
-  return try_recv(q, item);
+  return weft__pq_try_recv(q, item);
 }
 
 int weft_pqueue_close(weft_pqueue *q) {

@@ -1,39 +1,16 @@
-/* src/proc/psync.c — process-shared semaphore, event and barrier. The
- * semaphore and event run src/sync's own algorithms on objects placed in
- * shared memory, with the shared (non-private) futex calls, which the
- * kernel keys by the physical page, not by the address space. Nothing here holds a pointer: every field is a plain
- * integer, valid at any mapping address. */
+/* src/proc/psync.c — process-shared event and barrier (the semaphore,
+ * which tracks its holders, is src/proc/psem.c). The event runs src/sync's
+ * own algorithm on an object placed in shared memory, with the shared
+ * (non-private) futex calls, which the kernel keys by the physical page,
+ * not by the address space. Nothing here holds a pointer: every field is a
+ * plain integer, valid at any mapping address. */
 #include <limits.h>
 #include <stdint.h>
 #include "core/internal.h"
 #include "sync/sync_internal.h"
 #include "weft/proc.h"
 
-/* ---- semaphore and event: src/sync's algorithms, with shared futexes ---- */
-
-int weft_psem_init(weft_psem *s, unsigned value) {
-  return s ? weft_sem_init(&s->sem, value) : WEFT_EINVAL;
-}
-
-int weft_psem_wait(weft_psem *s) {
-  return s ? weft__sem_wait_timed(&s->sem, WEFT_FOREVER, true) : WEFT_EINVAL;
-}
-
-int weft_psem_wait_timed(weft_psem *s, uint64_t timeout_ns) {
-  return s ? weft__sem_wait_timed(&s->sem, timeout_ns, true) : WEFT_EINVAL;
-}
-
-int weft_psem_trywait(weft_psem *s) {
-  return s ? weft_sem_trywait(&s->sem) : WEFT_EINVAL; /* takes without sleeping */
-}
-
-int weft_psem_post(weft_psem *s) {
-  return s ? weft__sem_post(&s->sem, true) : WEFT_EINVAL;
-}
-
-unsigned weft_psem_value(const weft_psem *s) {
-  return s ? weft_sem_value(&s->sem) : 0;
-}
+/* ---- event: src/sync's algorithm, with shared futexes ---- */
 
 void weft_pevent_init(weft_pevent *e) {
   if (e) weft_event_init(&e->ev);

@@ -58,16 +58,9 @@ void weft_plock_destroy(weft_plock *l) {
   if (l) pthread_mutex_destroy(mx(l));
 }
 
-int weft_plock_lock(weft_plock *l) {
-  if (!l) return WEFT_EINVAL;
-  return map_rc(pthread_mutex_lock(mx(l)));
-}
-
-int weft_plock_lock_timed(weft_plock *l, uint64_t timeout_ns) {
-  if (!l) return WEFT_EINVAL;
-  if (timeout_ns == WEFT_FOREVER) return weft_plock_lock(l);
+/* One timed attempt, until the absolute monotonic deadline. */
+static int lock_until(weft_plock *l, uint64_t deadline) {
   struct timespec ts;
-  uint64_t deadline = weft_deadline_after(timeout_ns);
   /* TSan (gcc 12) intercepts pthread_mutex_timedlock but not clocklock:
    * see WEFT__TSAN in core/internal.h. */
   weft__deadline_timespec(deadline, WEFT__TSAN, &ts);
@@ -84,7 +77,35 @@ int weft_plock_lock_timed(weft_plock *l, uint64_t timeout_ns) {
 #else
   int rc = pthread_mutex_clocklock(mx(l), CLOCK_MONOTONIC, &ts);
 #endif
+  return rc;
+}
+
+/* How long a waiter sleeps before looking at the lock again. An unlock
+ * wakes one waiter; if that waiter is killed before it takes the lock, the
+ * wake-up dies with it and the others would sleep on a free lock forever.
+ * Waiting in slices bounds that loss to one slice. */
+#define PLOCK_SLICE_NS 20000000ull
+
+static int lock_by(weft_plock *l, uint64_t deadline) {
+  int rc = pthread_mutex_trylock(mx(l));
+  while (rc == EBUSY) {
+    uint64_t now = weft_now_ns();
+    if (now >= deadline) return WEFT_ETIMEDOUT;
+    uint64_t slice = deadline - now < PLOCK_SLICE_NS ? deadline : now + PLOCK_SLICE_NS;
+    rc = lock_until(l, slice);
+    if (rc == ETIMEDOUT) rc = EBUSY;
+  }
   return map_rc(rc);
+}
+
+int weft_plock_lock(weft_plock *l) {
+  if (!l) return WEFT_EINVAL;
+  return lock_by(l, WEFT_FOREVER);
+}
+
+int weft_plock_lock_timed(weft_plock *l, uint64_t timeout_ns) {
+  if (!l) return WEFT_EINVAL;
+  return lock_by(l, weft_deadline_after(timeout_ns));
 }
 
 int weft_plock_trylock(weft_plock *l) {
