@@ -240,6 +240,28 @@ static void test_start_methods(void **state) {
   }
 }
 
+int weft_testplugin_task(const void *arg, size_t size); /* tests/plugin */
+
+/* A task function that lives in a shared library, on every start method:
+ * its code carries the byte sum, so it ran on the bytes sent. */
+static void test_library_function(void **state) {
+  (void)state;
+  int methods[] = {WEFT_START_FORKSERVER, WEFT_START_SPAWN, WEFT_START_FORK};
+  unsigned char bytes[300];
+  unsigned sum = 0;
+  for (size_t i = 0; i < sizeof bytes; i++) sum += bytes[i] = (unsigned char)(i * 7);
+  for (int k = 0; k < 3; k++) {
+    weft_ppool *p;
+    assert_ok(weft_ppool_create(&p, &(weft_ppool_options){.processes = 1,
+                                                           .start_method = methods[k]}));
+    weft_future *f;
+    assert_ok(weft_ppool_submit(p, weft_testplugin_task, bytes, sizeof bytes, NULL, &f));
+    assert_int_equal(weft_future_wait(f), -(1000 + (int)(sum % 100)));
+    weft_future_release(f);
+    weft_ppool_destroy(p);
+  }
+}
+
 static void test_large(void **state) {
   (void)state;
   size_t big = scaled((size_t)100 << 20, (size_t)16 << 20);
@@ -322,6 +344,7 @@ int main(void) {
     pt_test(test_apply),
     pt_test(test_initializer),
     pt_test(test_start_methods),
+    pt_test(test_library_function),
     pt_test(test_large),
     pt_test(test_bad_arguments),
   };

@@ -17,3 +17,10 @@ int weft_testplugin_loaded(const void *arg, size_t size);
 int weft_testplugin_loaded(const void *arg, size_t size) {
   return weft_testplugin_sum(arg, size) + 50;
 }
+
+/* For the process pool (tests/test_ppool.c): a task's code must be 0 or
+ * negative, so the byte sum comes back as -(1000 + sum mod 100). */
+int weft_testplugin_task(const void *arg, size_t size);
+int weft_testplugin_task(const void *arg, size_t size) {
+  return -(1000 + weft_testplugin_sum(arg, size) - 100);
+}
