@@ -23,10 +23,8 @@ void pp_harvest(weft_ppool *p, pp_worker *w);
 void pp_read_ctl(weft_ppool *p, pp_worker *w);
 
 /* How long the manager looks at the rings before sleeping: a completion
- * that follows closely is harvested without a wake-up. 20 µs covers about
- * three round trips of a tiny task, so a submitter waiting on one gets its
- * result with a single wake-up (measured: P2 submit 6.9 -> 6.0 µs). */
-#define MGR_SPIN_NS 20000u
+ * that follows closely is harvested without a wake-up. */
+#define MGR_SPIN_NS 5000u
 
 void pp_wake_manager(weft_ppool *p) {
   if (__atomic_load_n(&p->common->mgr_sleep, __ATOMIC_SEQ_CST) ||
