@@ -18,57 +18,7 @@
 #include "testutil.h"
 #include "weft/proc.h"
 
-#define MS 1000000ull
-
-static int fds_at_start;
-
-
-static int setup(void **state) {
-  (void)state;
-  fds_at_start = open_fd_count();
-  return 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  assert_int_equal(open_fd_count(), fds_at_start);
-  return 0;
-}
-
-/* Test bookkeeping shared with children (not the code under test). */
-static void *shared_scratch(size_t size) {
-  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  assert_true(p != MAP_FAILED);
-  return p;
-}
-
-typedef int (*child_fn)(int index, void *arg);
-
-/* Forks n children running fn(i, arg); their return value is the exit code.
- * A child dies with the parent, so a failed assertion that leaves children
- * blocked (on a queue nobody will close) cannot leave them running. */
-static void fork_children(pid_t *pids, int n, child_fn fn, void *arg) {
-  pid_t parent = getpid();
-  for (int i = 0; i < n; i++) {
-    pids[i] = fork();
-    assert_true(pids[i] >= 0);
-    if (pids[i] == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(99); /* the parent died before prctl */
-      _exit(fn(i, arg));
-    }
-  }
-}
-
-/* Reaps every child and checks each exited with code 0. */
-static void wait_children(const pid_t *pids, int n) {
-  for (int i = 0; i < n; i++) {
-    int st;
-    assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
-    assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
-  }
-}
+#include "ipc_testutil.h"
 
 /* ---- shared memory ---- */
 

@@ -22,4 +22,19 @@ struct weft_executor {
   const weft__executor_ops *ops;
 };
 
+/* submit_bytes on the in-process kinds: the task sees a private copy of
+ * the bytes, as a worker process would, so a task that writes into its
+ * argument behaves the same on every executor. */
+typedef struct weft__bytes_call {
+  weft_proc_fn fn;
+  size_t size;
+  unsigned char data[];
+} weft__bytes_call;
+
+/* A malloc'ed call holding a copy of the bytes (free() it); NULL when out
+ * of memory. */
+weft__bytes_call *weft__bytes_call_new(weft_proc_fn fn, const void *arg, size_t size);
+/* A weft_task_fn running the call. */
+int weft__bytes_call_run(void *call);
+
 #endif /* WEFT_EXECUTOR_INTERNAL_H */

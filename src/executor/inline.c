@@ -32,32 +32,14 @@ static int inline_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_fut
   return 0;
 }
 
-/* submit_bytes: the task sees a private copy of the bytes, as a worker
- * process would, so a task that writes into its argument behaves the same
- * on every executor. */
-typedef struct bytes_call {
-  weft_proc_fn fn;
-  size_t size;
-  unsigned char data[];
-} bytes_call;
-
-static int run_bytes(void *arg) {
-  bytes_call *c = arg;
-  return c->fn(c->size ? c->data : NULL, c->size);
-}
-
 static int inline_submit_bytes(weft_executor *ex, weft_proc_fn fn, const void *arg, size_t size,
                                weft_future **out) {
   (void)ex;
-  if (size > SIZE_MAX - sizeof(bytes_call)) return WEFT_ENOMEM;
-  bytes_call *c = malloc(sizeof *c + size);
+  weft__bytes_call *c = weft__bytes_call_new(fn, arg, size);
   if (!c) return WEFT_ENOMEM;
-  c->fn = fn;
-  c->size = size;
-  if (size) memcpy(c->data, arg, size);
   weft_future *f;
   int rc = weft_future_create(&f);
-  if (!rc && (rc = weft__task_run_here(run_bytes, c, f)) != 0) weft_future_release(f);
+  if (!rc && (rc = weft__task_run_here(weft__bytes_call_run, c, f)) != 0) weft_future_release(f);
   free(c);
   if (!rc) *out = f;
   return rc;

@@ -24,20 +24,9 @@ static int threads_submit(weft_executor *ex, weft_task_fn fn, void *arg, weft_fu
   return weft_submit(pool_of(ex), fn, arg, out);
 }
 
-/* submit_bytes: the bytes are copied into a block that lives until the
- * future is finished (run, failed or cancelled before it ran), and is freed
- * by a done-callback so that a cancelled task does not leak it. */
-typedef struct bytes_call {
-  weft_proc_fn fn;
-  size_t size;
-  unsigned char data[];
-} bytes_call;
-
-static int run_bytes(void *arg) {
-  bytes_call *c = arg;
-  return c->fn(c->size ? c->data : NULL, c->size);
-}
-
+/* submit_bytes: the copy of the bytes lives until the future is finished
+ * (run, failed or cancelled before it ran), and is freed by a done-callback
+ * so that a cancelled task does not leak it. */
 static void free_call(weft_future *f, void *arg) {
   (void)f;
   free(arg);
@@ -45,14 +34,10 @@ static void free_call(weft_future *f, void *arg) {
 
 static int threads_submit_bytes(weft_executor *ex, weft_proc_fn fn, const void *arg, size_t size,
                                 weft_future **out) {
-  if (size > SIZE_MAX - sizeof(bytes_call)) return WEFT_ENOMEM;
-  bytes_call *c = malloc(sizeof *c + size);
+  weft__bytes_call *c = weft__bytes_call_new(fn, arg, size);
   if (!c) return WEFT_ENOMEM;
-  c->fn = fn;
-  c->size = size;
-  if (size) memcpy(c->data, arg, size);
   weft_future *f;
-  int rc = weft_submit(pool_of(ex), run_bytes, c, &f);
+  int rc = weft_submit(pool_of(ex), weft__bytes_call_run, c, &f);
   if (rc) {
     free(c);
     return rc;
