@@ -231,4 +231,27 @@ static inline int pt_result(const void *v, size_t size) {
   return 0;
 }
 
+/* A pool of procs workers started with method, for tests that need one. */
+static inline weft_ppool *make_pool(unsigned procs, int method) {
+  weft_ppool *p = NULL;
+  assert_ok(weft_ppool_create(&p, &(weft_ppool_options){.processes = procs,
+                                                         .start_method = method,
+                                                         .name = "tppool"}));
+  return p;
+}
+
+#ifdef WEFT_TSAN
+/* The fork server is a re-execution of the test program and forks the
+ * workers; TSan must let those children start threads. Each pool test
+ * program includes this header once; one that needs more options defines
+ * PT_TSAN_OPTIONS before including it. */
+#ifndef PT_TSAN_OPTIONS
+#define PT_TSAN_OPTIONS "die_after_fork=0"
+#endif
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) {
+  return PT_TSAN_OPTIONS;
+}
+#endif
+
 #endif /* WEFT_PPOOL_TESTUTIL_H */

@@ -9,15 +9,6 @@
 #include <unistd.h>
 #include "ppool_testutil.h"
 
-#ifdef WEFT_TSAN
-/* The fork server is a re-execution of this program and forks the workers. */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) {
-  return "die_after_fork=0";
-}
-#endif
-
-
 /* ---- functions run in the workers ---- */
 
 static int t_square(const void *arg, size_t size) {
@@ -109,14 +100,6 @@ static int m_square(const void *in, void *out, void *ctx) {
 }
 
 /* ---- helpers ---- */
-
-static weft_ppool *make_pool(unsigned procs, int method) {
-  weft_ppool *p = NULL;
-  assert_ok(weft_ppool_create(&p, &(weft_ppool_options){.processes = procs,
-                                                         .start_method = method,
-                                                         .name = "tppool"}));
-  return p;
-}
 
 static long result_long(weft_future *f) {
   void *v;

@@ -11,15 +11,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+/* Forks from a threaded program; deliberate crashes stay plain signals. */
+#define PT_TSAN_OPTIONS "die_after_fork=0:handle_segv=0:handle_abort=0"
 #include "ppool_testutil.h"
 
-#ifdef WEFT_TSAN
-/* Forks from a threaded program; deliberate crashes stay plain signals. */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) {
-  return "die_after_fork=0:handle_segv=0:handle_abort=0";
-}
-#endif
 #ifdef WEFT_ASAN
 /* Let a deliberate segfault be a segfault, not an ASan report and exit 1. */
 const char *__asan_default_options(void);

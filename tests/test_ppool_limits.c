@@ -6,13 +6,6 @@
 #include <stdint.h>
 #include "ppool_testutil.h"
 
-#ifdef WEFT_TSAN
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) {
-  return "die_after_fork=0";
-}
-#endif
-
 /* ---- functions run in the workers ---- */
 
 static int t_square(const void *arg, size_t size) {

@@ -6,14 +6,6 @@
 #include <pthread.h>
 #include "ppool_testutil.h"
 
-#ifdef WEFT_TSAN
-/* The fork server is a re-execution of this program and forks the workers. */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void) {
-  return "die_after_fork=0";
-}
-#endif
-
 static int m_square(const void *in, void *out, void *ctx) {
   long x = *(const long *)in;
   *(long *)out = x * x + (ctx ? *(const long *)ctx : 0);
@@ -42,14 +34,6 @@ static int m_star(const void *in, void *out, void *ctx) {
 }
 
 /* ---- helpers ---- */
-
-static weft_ppool *make_pool(unsigned procs, int method) {
-  weft_ppool *p = NULL;
-  assert_ok(weft_ppool_create(&p, &(weft_ppool_options){.processes = procs,
-                                                         .start_method = method,
-                                                         .name = "tppool"}));
-  return p;
-}
 
 static void test_map_ordered(void **state) {
   (void)state;

@@ -96,6 +96,9 @@ int bench_p2_latency(bench_ctx *c);
 int bench_p3_coarse(bench_ctx *c);
 int bench_p4_proc(bench_ctx *c);
 int bench_p5_start(bench_ctx *c);
+/* The tiny process-pool task of P2 and P5: an int64 in, the same plus one
+ * back as its result. */
+int bench_proc_tiny(const void *arg, size_t size);
 /* The `proc` suite's targets (P1-P3 against Python and the floors, P4 >=
  * Python's best), checked against this run. */
 void bench_print_proc_targets(const bench_ctx *c);

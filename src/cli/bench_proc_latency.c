@@ -56,7 +56,7 @@ static void p2_fail(p2_run *r, int e, const char *msg) {
 
 /* ---- weft ---- */
 
-static int p2_tiny(const void *arg, size_t size) {
+int bench_proc_tiny(const void *arg, size_t size) {
   int64_t v;
   if (size != sizeof v) return weft_task_fail(WEFT_EINVAL, "expected 8 bytes, got %zu", size);
   memcpy(&v, arg, sizeof v);
@@ -70,7 +70,7 @@ static int p2_tiny(const void *arg, size_t size) {
 /* One trip through submit + wait; returns its result (or -1). */
 static int64_t trip_submit(p2_run *r, int64_t v) {
   weft_future *f = NULL;
-  int e = weft_ppool_submit(r->pool, p2_tiny, &v, sizeof v, NULL, &f);
+  int e = weft_ppool_submit(r->pool, bench_proc_tiny, &v, sizeof v, NULL, &f);
   if (e) {
     p2_fail(r, e, "weft_ppool_submit");
     return -1;
@@ -88,7 +88,7 @@ static int64_t trip_submit(p2_run *r, int64_t v) {
 static int64_t trip_apply(p2_run *r, int64_t v) {
   int64_t got = -1;
   size_t size = 0;
-  int e = weft_ppool_apply(r->pool, p2_tiny, &v, sizeof v, &got, sizeof got, &size);
+  int e = weft_ppool_apply(r->pool, bench_proc_tiny, &v, sizeof v, &got, sizeof got, &size);
   if (e) p2_fail(r, e, "weft_ppool_apply");
   return e || size != sizeof got ? -1 : got;
 }

@@ -41,17 +41,6 @@ static int p5_empty(const void *arg, size_t size) {
   return 0;
 }
 
-static int p5_tiny(const void *arg, size_t size) {
-  int64_t v;
-  if (size != sizeof v) return weft_task_fail(WEFT_EINVAL, "expected 8 bytes, got %zu", size);
-  memcpy(&v, arg, sizeof v);
-  int64_t *res = malloc(sizeof *res);
-  if (!res) return WEFT_ENOMEM;
-  *res = v + 1;
-  weft_task_set_result(res, sizeof *res, free);
-  return 0;
-}
-
 /* The first failure of a measurement, reported once. */
 static void p5_fail(int *err, int e, const char *what, const char *msg) {
   if (*err) return;
@@ -162,7 +151,7 @@ static double pool_once(void *arg) {
   uint64_t t0 = wb_now_ns();
   for (; submitted < r->n && !r->err; submitted++) {
     int64_t v = (int64_t)submitted;
-    int e = weft_ppool_submit(r->pool, p5_tiny, &v, sizeof v, NULL, &r->fs[submitted]);
+    int e = weft_ppool_submit(r->pool, bench_proc_tiny, &v, sizeof v, NULL, &r->fs[submitted]);
     if (e) {
       p5_fail(&r->err, e, "weft_ppool_submit", "");
       break;
