@@ -233,18 +233,30 @@ static void test_psem_holder_main_thread_exits(void **state) {
 }
 
 /* Stress: workers take and post units while the parent SIGKILLs them at
- * random and starts new ones. Each worker checks, while it holds a unit,
- * that the live workers hold no more units than exist; a sample during
- * which the parent killed someone is discarded (a dead worker's flag may
- * be stale while its unit already went to another). */
+ * random and starts new ones. A worker that holds a unit claims one of
+ * SK_UNITS slots (a CAS, so the check is one atomic step, not a sum read
+ * over time); finding none free means more holders than units. The parent
+ * clears a killed worker's slot inside a kill cycle: `kills` is odd while
+ * a cycle runs, and a sample is trusted only when it began at an even
+ * value and the value did not change meanwhile. */
 enum { SK_WORKERS = 4, SK_UNITS = 2 };
 
 struct stress_area {
   weft_psem sem;
-  int held[SK_WORKERS], dead[SK_WORKERS];
-  unsigned kills; /* the parent's kill epoch */
+  int slot[SK_UNITS]; /* 0 or the holding worker's index + 1 */
+  unsigned kills;     /* odd while the parent is killing a worker */
   int stop, violations, owner_dead;
 };
+
+static int claim_slot(struct stress_area *a, int me) {
+  for (int k = 0; k < SK_UNITS; k++) {
+    int zero = 0;
+    if (__atomic_compare_exchange_n(&a->slot[k], &zero, me, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+      return k;
+  }
+  return -1;
+}
 
 static int stress_worker(int i, void *arg) {
   struct stress_area *a = arg;
@@ -253,25 +265,27 @@ static int stress_worker(int i, void *arg) {
     int rc = weft_psem_wait_timed(&a->sem, 20000 * MS);
     if (rc == WEFT_EOWNERDEAD) __atomic_add_fetch(&a->owner_dead, 1, __ATOMIC_SEQ_CST);
     else if (rc != 0) return 1;
-    __atomic_store_n(&a->held[i], 1, __ATOMIC_SEQ_CST);
     unsigned epoch = __atomic_load_n(&a->kills, __ATOMIC_SEQ_CST);
-    int n = 0;
-    for (int j = 0; j < SK_WORKERS; j++)
-      if (!__atomic_load_n(&a->dead[j], __ATOMIC_SEQ_CST))
-        n += __atomic_load_n(&a->held[j], __ATOMIC_SEQ_CST);
-    if (n > SK_UNITS && __atomic_load_n(&a->kills, __ATOMIC_SEQ_CST) == epoch)
+    int k = claim_slot(a, i + 1);
+    if (k < 0 && epoch % 2 == 0 && __atomic_load_n(&a->kills, __ATOMIC_SEQ_CST) == epoch)
       __atomic_add_fetch(&a->violations, 1, __ATOMIC_SEQ_CST);
-    for (volatile unsigned k = rand_r(&seed) % 2000; k > 0; k--) {
+    for (volatile unsigned n = rand_r(&seed) % 2000; n > 0; n--) {
     }
-    __atomic_store_n(&a->held[i], 0, __ATOMIC_SEQ_CST);
+    if (k >= 0) __atomic_store_n(&a->slot[k], 0, __ATOMIC_SEQ_CST);
     if (weft_psem_post(&a->sem) != 0) return 2;
   }
   return 0;
 }
 
+/* After worker i is reaped: its slot, if it held one, is free again. */
+static void clear_slots_of(struct stress_area *a, int i) {
+  for (int k = 0; k < SK_UNITS; k++) {
+    int mine = i + 1;
+    __atomic_compare_exchange_n(&a->slot[k], &mine, 0, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
+}
+
 static pid_t start_worker(struct stress_area *a, int i) {
-  __atomic_store_n(&a->held[i], 0, __ATOMIC_SEQ_CST);
-  __atomic_store_n(&a->dead[i], 0, __ATOMIC_SEQ_CST);
   pid_t parent = getpid(), pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -293,12 +307,13 @@ static void test_psem_stress_random_kills(void **state) {
   for (int r = 0; r < rounds; r++) {
     usleep(rand_r(&seed) % 3000);
     int i = (int)(rand_r(&seed) % SK_WORKERS);
-    __atomic_store_n(&a->dead[i], 1, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&a->kills, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&a->kills, 1, __ATOMIC_SEQ_CST); /* odd: a cycle begins */
     kill(pids[i], SIGKILL);
     int st;
     assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
     assert_true(WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 0));
+    clear_slots_of(a, i);
+    __atomic_add_fetch(&a->kills, 1, __ATOMIC_SEQ_CST); /* even: it ended */
     pids[i] = start_worker(a, i);
   }
   __atomic_store_n(&a->stop, 1, __ATOMIC_SEQ_CST);
