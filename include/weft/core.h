@@ -27,10 +27,14 @@ extern "C" {
   X(ENOMEM,     -12,   "out of memory")                                        \
   X(EBUSY,      -16,   "resource busy")                                        \
   X(EINVAL,     -22,   "invalid argument")                                     \
+  X(EPIPE,      -32,   "broken pipe: the peer closed its end")                 \
   X(ERANGE,     -34,   "value out of range")                                   \
   X(EDEADLK,    -35,   "operation would deadlock")                             \
   X(ENOSYS,     -38,   "function not supported on this system")                \
+  X(EADDRINUSE, -98,   "address already in use")                               \
+  X(ECONNRESET, -104,  "connection reset by peer")                             \
   X(ETIMEDOUT,  -110,  "timed out")                                            \
+  X(ECONNREFUSED, -111, "connection refused")                                  \
   X(EALREADY,   -114,  "operation already done")                              \
   X(ECANCELED,  -125,  "canceled")                                             \
   X(ECLOSED,    -4001, "channel closed")                                       \
@@ -41,6 +45,7 @@ extern "C" {
   X(ETASK,      -4006, "task failed")                                          \
   X(EEXHAUSTED, -4007, "no more items")                                        \
   X(ESYSTEM,    -4008, "unexpected system error")                             \
+  X(EEOF,       -4009, "end of stream")                                        \
   X(EOWNERDEAD, -130,  "previous owner died; protected state may be inconsistent")
 
 enum weft_errno {
