@@ -303,6 +303,8 @@ typedef struct weft_aio_process_options {
   int pipes;               /* WEFT_AIO_PIPE_* bits; others inherit ours */
   const char *cwd;         /* NULL = ours */
   const char *const *env;  /* NULL = ours; else "K=V" strings, NULL-ended */
+  bool new_group;          /* the child leads a new process group (and session),
+                              so that kill_group reaches everything it starts */
 } weft_aio_process_options;
 
 /* Starts argv[0] (searched in PATH) with argv. WEFT_ENOENT when it cannot
@@ -315,6 +317,8 @@ weft_aio_stream *weft_aio_process_stdout(weft_aio_process *p);
 weft_aio_stream *weft_aio_process_stderr(weft_aio_process *p);
 int weft_aio_process_pid(const weft_aio_process *p);
 int weft_aio_process_kill(weft_aio_process *p, int signum);
+/* Signals the child's whole process group (started with new_group). */
+int weft_aio_process_kill_group(weft_aio_process *p, int signum);
 /* Waits for exit: *exit_status = exit code, *term_signal = signal or 0. */
 int weft_aio_process_wait(weft_aio_process *p, int *exit_status, int *term_signal);
 /* Kills (SIGKILL) if still running, reaps, closes its streams and frees. */
