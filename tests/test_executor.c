@@ -305,8 +305,93 @@ static void test_submit_bytes_cancelled(void **state) {
   weft_event_destroy(&ev);
 }
 
+/* The kind by name and from WEFT_EXECUTOR: one program, three kinds. */
+static void test_create_from_spec_and_env(void **state) {
+  (void)state;
+  const struct { const char *spec, *kind; unsigned workers; } ok[] = {
+    {"inline", "inline", 1}, {"threads:3", "threads", 3}, {"processes:2", "processes", 2},
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    weft_executor *ex;
+    assert_ok(weft_executor_create(&ex, ok[i].spec));
+    assert_string_equal(weft_executor_kind(ex), ok[i].kind);
+    assert_int_equal(weft_executor_workers(ex), ok[i].workers);
+    weft_executor_destroy(ex);
+  }
+  const char *bad[] = {"thread", "threads:", "threads:x", "threads:-1", "inline:2", "processes:2x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    weft_executor *ex = (weft_executor *)&ex;
+    assert_weft(weft_executor_create(&ex, bad[i]), WEFT_EINVAL);
+    assert_null(ex);
+  }
+  assert_weft(weft_executor_create(NULL, "inline"), WEFT_EINVAL);
+  char *saved = getenv("WEFT_EXECUTOR") ? strdup(getenv("WEFT_EXECUTOR")) : NULL;
+  setenv("WEFT_EXECUTOR", "processes:2", 1);
+  weft_executor *ex;
+  assert_ok(weft_executor_create(&ex, NULL));
+  assert_string_equal(weft_executor_kind(ex), "processes");
+  weft_executor_destroy(ex);
+  unsetenv("WEFT_EXECUTOR");
+  assert_ok(weft_executor_create(&ex, ""));
+  assert_string_equal(weft_executor_kind(ex), "threads"); /* the default */
+  weft_executor_destroy(ex);
+  if (saved) {
+    setenv("WEFT_EXECUTOR", saved, 1);
+    free(saved);
+  }
+}
+
+/* as-completed and shutdown, the same on every kind. */
+static void test_as_completed_and_shutdown(void **state) {
+  (void)state;
+  weft_executor *ex[K];
+  make_all(ex);
+  for (int k = 0; k < K; k++) {
+    enum { NF = 12 };
+    weft_future *fs[NF];
+    long vals[NF];
+    for (int i = 0; i < NF; i++) {
+      vals[i] = i + 1;
+      assert_ok(weft_executor_submit_bytes(ex[k], sum_doubled, &vals[i], sizeof vals[i], &fs[i]));
+    }
+    weft_as_completed *it;
+    assert_ok(weft_as_completed_create(&it, fs, NF));
+    int seen[NF] = {0};
+    long sum = 0;
+    weft_future *f;
+    size_t idx;
+    for (int n = 0; n < NF; n++) {
+      assert_ok(weft_as_completed_next(it, WEFT_FOREVER, &f, &idx));
+      void *v;
+      size_t size;
+      assert_ok(weft_future_result(f, &v, &size));
+      seen[idx]++;
+      sum += *(long *)v;
+    }
+    assert_weft(weft_as_completed_next(it, 0, &f, &idx), WEFT_EEXHAUSTED);
+    weft_as_completed_destroy(it);
+    for (int i = 0; i < NF; i++) {
+      assert_int_equal(seen[i], 1); /* each exactly once */
+      weft_future_release(fs[i]);
+    }
+    assert_int_equal(sum, 2 * NF * (NF + 1) / 2);
+    assert_weft(weft_executor_shutdown(ex[k], 7), WEFT_EINVAL);
+    assert_ok(weft_executor_shutdown(ex[k], WEFT_SHUTDOWN_DRAIN));
+    assert_weft(weft_executor_submit_bytes(ex[k], sum_doubled, vals, 8, &f), WEFT_ESHUTDOWN);
+  }
+  /* the borrowed pools were left running for their owner */
+  weft_future *f;
+  job j = {0};
+  assert_ok(weft_submit(pool, run_job, &j, &f));
+  weft_future_wait(f);
+  weft_future_release(f);
+  destroy_all(ex);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_create_from_spec_and_env),
+    cmocka_unit_test(test_as_completed_and_shutdown),
     cmocka_unit_test(test_kinds),
     cmocka_unit_test(test_same_map_results),
     cmocka_unit_test(test_map_errors),

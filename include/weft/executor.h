@@ -45,6 +45,23 @@ int weft_executor_processes(weft_executor **out, weft_ppool *p);
  * Errors: as weft_ppool_create. */
 int weft_executor_processes_new(weft_executor **out, unsigned processes);
 
+/* Makes an executor from a name: "inline", "threads", "threads:N",
+ * "processes", "processes:N" (N workers; 0 or none = usable CPUs). A NULL
+ * or empty spec reads WEFT_EXECUTOR from the environment, and means
+ * "threads" when that is unset too: a program switches where its work runs
+ * without recompiling (WEFT_EXECUTOR=processes:4 ./app).
+ * Errors: WEFT_EINVAL (unknown name, bad count; *out = NULL), and those of
+ * the kind's constructor. */
+int weft_executor_create(weft_executor **out, const char *spec);
+
+/* Stops taking work: later submits and maps return WEFT_ESHUTDOWN. A pool
+ * the executor owns is shut down with `mode` (enum weft_shutdown_mode:
+ * DRAIN runs what is queued, CANCEL cancels it); a borrowed pool is left
+ * running for its owner. Futures already handed out finish as usual: wait
+ * for them, or use weft_as_completed (future.h) to take results in the
+ * order they finish, on every kind. WEFT_EINVAL for a bad mode. */
+int weft_executor_shutdown(weft_executor *ex, int mode);
+
 /* Frees the executor (and its pool, if it owns one, after draining). */
 void weft_executor_destroy(weft_executor *ex);
 

@@ -14,13 +14,23 @@ typedef struct weft__executor_ops {
                       weft_future **out);
   int (*map)(weft_executor *ex, weft_map *m);
   int (*map_async)(weft_executor *ex, weft_map *m, weft_future **out);
+  /* Stops the pool the kind owns (mode: enum weft_shutdown_mode); NULL
+   * when there is nothing to stop. */
+  int (*shutdown)(weft_executor *ex, int mode);
   /* Releases what the kind owns, then the object itself. */
   void (*destroy)(weft_executor *ex);
 } weft__executor_ops;
 
 struct weft_executor {
   const weft__executor_ops *ops;
+  int shut; /* after weft_executor_shutdown: new work is refused */
 };
+
+/* Fills the common part of a new executor. */
+static inline void weft__executor_init(weft_executor *ex, const weft__executor_ops *ops) {
+  ex->ops = ops;
+  ex->shut = 0;
+}
 
 /* submit_bytes on the in-process kinds: the task sees a private copy of
  * the bytes, as a worker process would, so a task that writes into its

@@ -116,7 +116,7 @@ int weft_executor_inline(weft_executor **out) {
   if (!out) return WEFT_EINVAL;
   weft_executor *ex = malloc(sizeof *ex);
   if (!ex) return WEFT_ENOMEM;
-  ex->ops = &inline_ops;
+  weft__executor_init(ex, &inline_ops);
   *out = ex;
   return 0;
 }

@@ -38,6 +38,11 @@ static int processes_map_async(weft_executor *ex, weft_map *m, weft_future **out
   return weft_ppool_map_async(pool_of(ex), m, out);
 }
 
+static int processes_shutdown(weft_executor *ex, int mode) {
+  processes_executor *t = (processes_executor *)ex;
+  return t->owned ? weft_ppool_shutdown(t->pool, mode) : 0;
+}
+
 static void processes_destroy(weft_executor *ex) {
   processes_executor *t = (processes_executor *)ex;
   if (t->owned) weft_ppool_destroy(t->pool); /* drains first */
@@ -51,13 +56,14 @@ static const weft__executor_ops processes_ops = {
   .submit_bytes = processes_submit_bytes,
   .map = processes_map,
   .map_async = processes_map_async,
+  .shutdown = processes_shutdown,
   .destroy = processes_destroy,
 };
 
 static int make(weft_executor **out, weft_ppool *p, bool owned) {
   processes_executor *t = malloc(sizeof *t);
   if (!t) return WEFT_ENOMEM;
-  t->base.ops = &processes_ops;
+  weft__executor_init(&t->base, &processes_ops);
   t->pool = p;
   t->owned = owned;
   *out = &t->base;

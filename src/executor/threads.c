@@ -58,6 +58,13 @@ static int threads_map_async(weft_executor *ex, weft_map *m, weft_future **out) 
   return weft_map_async(pool_of(ex), m, out);
 }
 
+/* A borrowed pool belongs to someone else (often the default pool): only
+ * an owned one is stopped. */
+static int threads_shutdown(weft_executor *ex, int mode) {
+  threads_executor *t = (threads_executor *)ex;
+  return t->owned ? weft_pool_shutdown(t->pool, mode) : 0;
+}
+
 static void threads_destroy(weft_executor *ex) {
   threads_executor *t = (threads_executor *)ex;
   if (t->owned) weft_pool_destroy(t->pool);
@@ -71,13 +78,14 @@ static const weft__executor_ops threads_ops = {
   .submit_bytes = threads_submit_bytes,
   .map = threads_map,
   .map_async = threads_map_async,
+  .shutdown = threads_shutdown,
   .destroy = threads_destroy,
 };
 
 static int make(weft_executor **out, weft_pool *p, bool owned) {
   threads_executor *t = malloc(sizeof *t);
   if (!t) return WEFT_ENOMEM;
-  t->base.ops = &threads_ops;
+  weft__executor_init(&t->base, &threads_ops);
   t->pool = p;
   t->owned = owned;
   *out = &t->base;
