@@ -32,7 +32,7 @@ int weft__cond_wait_until(weft_cond *c, weft_mutex *m, uint64_t deadline_ns) {
    * under m after we release it, so its bump comes later in seq's order. */
   uint32_t seq = weft_load_relaxed(&c->seq);
   __atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST); /* Dekker, see top */
-  weft_mutex_unlock(m);
+  weft__mutex_unlock_raw(m);
   int rc = 0;
   if (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == seq)
     rc = weft__futex_wait(&c->seq, seq, deadline_ns);

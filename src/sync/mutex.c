@@ -49,26 +49,40 @@ void weft_mutex_init(weft_mutex *m) {
 }
 
 void weft_mutex_destroy(weft_mutex *m) {
-  (void)m;
+  if (m && WEFT__LOCKDEP) weft__lockdep_forget(m);
 }
 
-void weft_mutex_lock(weft_mutex *m) {
-  if (m) weft__mutex_lock_until(m, WEFT_FOREVER);
+/* noinline: the lock checker's call site is our return address. */
+__attribute__((noinline)) void weft_mutex_lock(weft_mutex *m) {
+  if (!m) return;
+  if (WEFT__LOCKDEP) weft__lockdep_check(m, __builtin_return_address(0));
+  weft__mutex_lock_until(m, WEFT_FOREVER);
+  if (WEFT__LOCKDEP) weft__lockdep_push(m, __builtin_return_address(0));
 }
 
-int weft_mutex_trylock(weft_mutex *m) {
+__attribute__((noinline)) int weft_mutex_trylock(weft_mutex *m) {
   if (!m) return WEFT_EINVAL;
-  return try_acquire(&m->state) ? 0 : WEFT_EBUSY;
+  if (!try_acquire(&m->state)) return WEFT_EBUSY;
+  /* a trylock never waits, so it adds no order to check */
+  if (WEFT__LOCKDEP) weft__lockdep_push(m, __builtin_return_address(0));
+  return 0;
 }
 
-int weft_mutex_lock_timed(weft_mutex *m, uint64_t timeout_ns) {
+__attribute__((noinline)) int weft_mutex_lock_timed(weft_mutex *m, uint64_t timeout_ns) {
   if (!m) return WEFT_EINVAL;
-  if (try_acquire(&m->state)) return 0;
-  return weft__mutex_lock_until(m, weft_deadline_after(timeout_ns));
+  if (WEFT__LOCKDEP) weft__lockdep_check(m, __builtin_return_address(0));
+  int rc = try_acquire(&m->state) ? 0 : weft__mutex_lock_until(m, weft_deadline_after(timeout_ns));
+  if (rc == 0 && WEFT__LOCKDEP) weft__lockdep_push(m, __builtin_return_address(0));
+  return rc;
 }
 
 void weft_mutex_unlock(weft_mutex *m) {
   if (!m) return;
+  if (WEFT__LOCKDEP) weft__lockdep_pop(m);
+  weft__mutex_unlock_raw(m);
+}
+
+void weft__mutex_unlock_raw(weft_mutex *m) {
   /* Release (half of acq_rel): publishes the critical section to the next
    * owner. Only a CONTENDED lock can have sleepers, so only it needs a wake. */
   if (weft_exchange(&m->state, UNLOCKED) == CONTENDED) weft__futex_wake(&m->state, 1);
