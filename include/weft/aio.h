@@ -391,8 +391,9 @@ void weft_aio_cond_notify_all(weft_aio_cond *c);
 /* Runs `loops` threads (0 = usable CPUs), each with its own loop and a
  * SO_REUSEPORT listener on host:port, and runs handler(stream, arg) as a new
  * task for every accepted connection (the handler's stream is closed after
- * it returns). Returns when weft_aio_serve_stop is called (from any thread
- * or a handler) or on SIGINT/SIGTERM if `stop_on_signal`. */
+ * it returns). The server runs until weft_aio_serve_stop (from any thread
+ * but its own), until a handler asks for the stop (weft_aio_serve_stop from
+ * a handler only starts it), or on SIGINT/SIGTERM if `stop_on_signal`. */
 typedef struct weft_aio_serve_options {
   const char *host;
   int port;
@@ -405,8 +406,14 @@ typedef struct weft_aio_serve weft_aio_serve;
 /* Starts the loops and returns at once; *out is the running server. */
 int weft_aio_serve_start(const weft_aio_serve_options *opt, weft_aio_handler handler, void *arg,
                          weft_aio_serve **out);
-/* Stops accepting, cancels handlers, joins the loops and frees. */
+/* Stops accepting, cancels and awaits the handlers, joins the loops and
+ * frees. From a handler: only starts the stop (the owner still calls stop,
+ * or weft_aio_serve_wait then stop, to join and free). */
 int weft_aio_serve_stop(weft_aio_serve *s);
+/* Waits until every loop has ended (stopped from a handler, or by a signal
+ * with stop_on_signal): 0 or WEFT_ETIMEDOUT. From any thread but the
+ * server's own; weft_aio_serve_stop still joins and frees. */
+int weft_aio_serve_wait(weft_aio_serve *s, uint64_t timeout_ns);
 
 #ifdef __cplusplus
 }

@@ -221,7 +221,9 @@ static int drive(weft_loop *l, bool (*done)(weft_loop *)) {
     run_pass(l);
     if (done(l)) break;
     if (stuck(l)) return WEFT_EDEADLK;
+    l->in_uv = true;
     uv_run(&l->uv, l->ready_head ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    l->in_uv = false;
   }
   return 0;
 }

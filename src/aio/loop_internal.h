@@ -64,6 +64,7 @@ struct weft_loop {
   unsigned holds;
   uint64_t next_id;
   bool running, exposed, accepting, main_done;
+  bool in_uv;              /* inside uv_run: a task made ready must stop it */
   uv_async_t async;
   pthread_mutex_t post_mu;
   post_item *post_head, *post_tail;

@@ -36,6 +36,9 @@ void weft__aio_make_ready(weft_aio_task *t) {
   if (l->ready_tail) l->ready_tail->next_ready = t;
   else l->ready_head = t;
   l->ready_tail = t;
+  /* Made ready from a libuv callback (a timer, say) inside UV_RUN_ONCE: stop
+   * libuv before it blocks in its poll with a task waiting to run. */
+  if (l->in_uv) uv_stop(&l->uv);
 }
 
 /* ---- creation and lifetime ---- */
@@ -184,9 +187,16 @@ void weft__aio_task_run(weft_aio_task *t) {
 
 /* Deadlocked at the end of a loop: the coroutine is dropped unwound. */
 void weft__aio_abandon(weft_aio_task *t) {
-  if (t->wait) {
-    t->wait->woken = true;
-    t->wait = NULL;
+  weft__aio_wait *w = t->wait;
+  t->wait = NULL; /* so that a wake from the abort does not make t ready */
+  if (w && !w->woken) {
+    /* the abort unlinks w from whatever waiter list holds it: that memory
+     * (on the coroutine's stack) is about to go */
+    if (!w->aborted && w->abort) {
+      w->aborted = true;
+      w->abort(w, WEFT_EDEADLK);
+    }
+    w->woken = true;
   }
   finish(t, WEFT_EDEADLK);
 }

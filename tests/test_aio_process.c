@@ -1,0 +1,340 @@
+/* tests/test_aio_process.c — subprocesses (aio.h, create_subprocess_exec):
+ * a round trip through /bin/cat's stdin and stdout, exit codes, a signal
+ * (kill with SIGTERM), stderr, cwd and env, several waiters, a program that
+ * cannot be run (WEFT_ENOENT), a two-process pipeline (printf | sort) fed
+ * through the streams, destroy of a running child (reaped, no leak), and
+ * cancellation of a wait. Every test counts open descriptors around its
+ * run: nothing may leak.
+ *
+ * Task bodies check with CHECK/CHECK_RC, which count failures and return
+ * from the task (a cmocka failure must not longjmp off a coroutine stack). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "testutil.h"
+#include "weft/aio.h"
+
+#define MS WEFT_MS
+#define BAD (-9999) /* a task's code after a failed check */
+
+static int failures;
+
+#define CHECK(c)                                                                \
+  do {                                                                          \
+    if (!(c)) {                                                                 \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);     \
+      failures++;                                                               \
+      return BAD;                                                               \
+    }                                                                           \
+  } while (0)
+
+#define CHECK_RC(expr, expect)                                                  \
+  do {                                                                          \
+    int r_ = (expr), x_ = (expect);                                             \
+    if (r_ != x_) {                                                             \
+      fprintf(stderr, "%s:%d: %s = %s, expected %s (%s)\n", __FILE__, __LINE__, \
+              #expr, weft_err_name(r_), weft_err_name(x_), weft_aio_last_error()); \
+      failures++;                                                               \
+      return BAD;                                                               \
+    }                                                                           \
+  } while (0)
+
+static int noop(void *arg) {
+  (void)arg;
+  return 0;
+}
+
+/* libuv opens a process-wide signal pipe with its first loop, for good:
+ * run one loop before any test counts descriptors. */
+static int warm_up(void **state) {
+  (void)state;
+  return weft_aio_run(noop, NULL);
+}
+
+static void run_main(weft_aio_fn fn, void *arg) {
+  failures = 0;
+  int fds = open_fd_count();
+  assert_weft(weft_aio_run(fn, arg), 0);
+  assert_int_equal(failures, 0);
+  assert_int_equal(open_fd_count(), fds);
+}
+
+/* Reads s to its end into buf (NUL-terminated); the length, or a code. */
+static int read_all(weft_aio_stream *s, char *buf, size_t cap) {
+  size_t len = 0;
+  for (;;) {
+    size_t n = 0;
+    if (len + 1 >= cap) return WEFT_ERANGE;
+    int rc = weft_aio_read(s, buf + len, cap - 1 - len, &n);
+    if (rc == WEFT_EEOF) break;
+    if (rc) return rc;
+    len += n;
+  }
+  buf[len] = '\0';
+  return (int)len;
+}
+
+/* ---- cat: stdin to stdout ---- */
+
+static int cat_round_trip(void *arg) {
+  (void)arg;
+  const char *argv[] = {"cat", NULL};
+  weft_aio_process_options o = {.pipes = WEFT_AIO_PIPE_STDIN | WEFT_AIO_PIPE_STDOUT};
+  weft_aio_process *p;
+  CHECK_RC(weft_aio_process_spawn(argv, &o, &p), 0);
+  CHECK(weft_aio_process_pid(p) > 0);
+  CHECK(weft_aio_process_stdin(p) && weft_aio_process_stdout(p));
+  CHECK(weft_aio_process_stderr(p) == NULL);
+  /* Line by line: each line comes back before the next is sent. */
+  for (int i = 0; i < 20; i++) {
+    char line[64], back[64];
+    int len = snprintf(line, sizeof line, "line %d of the round trip\n", i);
+    CHECK_RC(weft_aio_write(weft_aio_process_stdin(p), line, (size_t)len), 0);
+    size_t n = 0;
+    CHECK_RC(weft_aio_read_line(weft_aio_process_stdout(p), back, sizeof back, &n), 0);
+    CHECK(n == (size_t)len && strcmp(back, line) == 0);
+  }
+  /* A bigger block, then EOF. */
+  size_t big = 200000;
+  char *data = malloc(big), *out = malloc(big + 16);
+  CHECK(data && out);
+  for (size_t i = 0; i < big; i++) data[i] = (char)('a' + i % 26);
+  CHECK_RC(weft_aio_write(weft_aio_process_stdin(p), data, big), 0);
+  CHECK_RC(weft_aio_shutdown(weft_aio_process_stdin(p)), 0);
+  int got = read_all(weft_aio_process_stdout(p), out, big + 16);
+  CHECK(got == (int)big);
+  CHECK(memcmp(out, data, big) == 0);
+  free(data);
+  free(out);
+  int status = -1, sig = -1;
+  CHECK_RC(weft_aio_process_wait(p, &status, &sig), 0);
+  CHECK(status == 0 && sig == 0);
+  CHECK_RC(weft_aio_process_wait(p, &status, &sig), 0); /* again: at once */
+  CHECK(status == 0 && sig == 0);
+  CHECK_RC(weft_aio_process_kill(p, SIGTERM), WEFT_EALREADY);
+  weft_aio_process_destroy(p);
+  return 0;
+}
+
+static void test_cat_round_trip(void **state) {
+  (void)state;
+  run_main(cat_round_trip, NULL);
+}
+
+/* ---- exit codes, signals, stderr, cwd, env ---- */
+
+static int exit_and_signal(void *arg) {
+  (void)arg;
+  weft_aio_process *p;
+  int status = -1, sig = -1;
+  const char *exit7[] = {"sh", "-c", "exit 7", NULL};
+  CHECK_RC(weft_aio_process_spawn(exit7, NULL, &p), 0);
+  CHECK_RC(weft_aio_process_wait(p, &status, &sig), 0);
+  CHECK(status == 7 && sig == 0);
+  weft_aio_process_destroy(p);
+
+  const char *sleeper[] = {"sleep", "30", NULL};
+  CHECK_RC(weft_aio_process_spawn(sleeper, NULL, &p), 0);
+  CHECK_RC(weft_aio_process_kill(p, SIGTERM), 0);
+  CHECK_RC(weft_aio_process_wait(p, &status, &sig), 0);
+  CHECK(sig == SIGTERM);
+  CHECK_RC(weft_aio_process_kill(p, SIGTERM), WEFT_EALREADY);
+  weft_aio_process_destroy(p);
+
+  const char *err[] = {"sh", "-c", "echo oops >&2; echo out", NULL};
+  weft_aio_process_options o = {.pipes = WEFT_AIO_PIPE_STDOUT | WEFT_AIO_PIPE_STDERR};
+  CHECK_RC(weft_aio_process_spawn(err, &o, &p), 0);
+  char buf[64];
+  CHECK(read_all(weft_aio_process_stderr(p), buf, sizeof buf) == 5);
+  CHECK(strcmp(buf, "oops\n") == 0);
+  CHECK(read_all(weft_aio_process_stdout(p), buf, sizeof buf) == 4);
+  CHECK(strcmp(buf, "out\n") == 0);
+  CHECK_RC(weft_aio_process_wait(p, NULL, NULL), 0);
+  weft_aio_process_destroy(p);
+
+  const char *env[] = {"WEFT_TEST_VAR=hello there", "PATH=/usr/bin:/bin", NULL};
+  const char *show[] = {"sh", "-c", "echo \"$WEFT_TEST_VAR\"; pwd", NULL};
+  weft_aio_process_options oe = {.pipes = WEFT_AIO_PIPE_STDOUT, .cwd = "/", .env = env};
+  CHECK_RC(weft_aio_process_spawn(show, &oe, &p), 0);
+  CHECK(read_all(weft_aio_process_stdout(p), buf, sizeof buf) > 0);
+  CHECK(strcmp(buf, "hello there\n/\n") == 0);
+  CHECK_RC(weft_aio_process_wait(p, &status, NULL), 0);
+  CHECK(status == 0);
+  weft_aio_process_destroy(p);
+  return 0;
+}
+
+static void test_exit_and_signal(void **state) {
+  (void)state;
+  run_main(exit_and_signal, NULL);
+}
+
+/* ---- programs that cannot be run ---- */
+
+static int missing(void *arg) {
+  (void)arg;
+  weft_aio_process *p = (weft_aio_process *)&p;
+  const char *none[] = {"weft-no-such-program-here", NULL};
+  weft_aio_process_options o = {.pipes = WEFT_AIO_PIPE_STDIN | WEFT_AIO_PIPE_STDOUT};
+  CHECK_RC(weft_aio_process_spawn(none, &o, &p), WEFT_ENOENT);
+  CHECK(p == NULL);
+  CHECK(strstr(weft_aio_last_error(), "weft-no-such-program-here") != NULL);
+  const char *abs[] = {"/nonexistent/dir/prog", NULL};
+  CHECK_RC(weft_aio_process_spawn(abs, NULL, &p), WEFT_ENOENT);
+  const char *dir[] = {"/", NULL}; /* not executable */
+  CHECK_RC(weft_aio_process_spawn(dir, NULL, &p), WEFT_ENOENT);
+  const char *ok[] = {"true", NULL};
+  weft_aio_process_options bad_cwd = {.cwd = "/nonexistent/dir"};
+  CHECK_RC(weft_aio_process_spawn(ok, &bad_cwd, &p), WEFT_ENOENT);
+  const char *empty[] = {NULL};
+  CHECK_RC(weft_aio_process_spawn(empty, NULL, &p), WEFT_EINVAL);
+  CHECK_RC(weft_aio_process_spawn(NULL, NULL, &p), WEFT_EINVAL);
+  return 0;
+}
+
+static void test_missing(void **state) {
+  (void)state;
+  run_main(missing, NULL);
+  const char *ok[] = {"true", NULL};
+  weft_aio_process *p;
+  assert_weft(weft_aio_process_spawn(ok, NULL, &p), WEFT_EPERM); /* no loop */
+}
+
+/* ---- printf | sort through the streams ---- */
+
+struct pipe_copy {
+  weft_aio_stream *from, *to;
+  size_t bytes;
+};
+
+/* Copies from one process's stdout into another's stdin, then EOF. */
+static int copier(void *arg) {
+  struct pipe_copy *c = arg;
+  char buf[4096];
+  for (;;) {
+    size_t n = 0;
+    int rc = weft_aio_read(c->from, buf, sizeof buf, &n);
+    if (rc == WEFT_EEOF) break;
+    CHECK_RC(rc, 0);
+    CHECK_RC(weft_aio_write(c->to, buf, n), 0);
+    c->bytes += n;
+  }
+  CHECK_RC(weft_aio_shutdown(c->to), 0);
+  return 0;
+}
+
+static int pipeline(void *arg) {
+  (void)arg;
+  const char *gen[] = {"printf", "pear\\napple\\nfig\\nbanana\\ncherry\\n", NULL};
+  const char *sort[] = {"sort", NULL};
+  weft_aio_process_options og = {.pipes = WEFT_AIO_PIPE_STDOUT};
+  weft_aio_process_options os = {.pipes = WEFT_AIO_PIPE_STDIN | WEFT_AIO_PIPE_STDOUT};
+  weft_aio_process *pg, *ps;
+  CHECK_RC(weft_aio_process_spawn(gen, &og, &pg), 0);
+  CHECK_RC(weft_aio_process_spawn(sort, &os, &ps), 0);
+  struct pipe_copy c = {weft_aio_process_stdout(pg), weft_aio_process_stdin(ps), 0};
+  weft_aio_task *t;
+  CHECK_RC(weft_aio_spawn(copier, &c, &t), 0);
+  char out[256];
+  int n = read_all(weft_aio_process_stdout(ps), out, sizeof out);
+  CHECK_RC(weft_aio_await(t), 0);
+  weft_aio_task_release(t);
+  CHECK(c.bytes == 29);
+  CHECK(n == 29);
+  CHECK(strcmp(out, "apple\nbanana\ncherry\nfig\npear\n") == 0);
+  int s1 = -1, s2 = -1;
+  CHECK_RC(weft_aio_process_wait(pg, &s1, NULL), 0);
+  CHECK_RC(weft_aio_process_wait(ps, &s2, NULL), 0);
+  CHECK(s1 == 0 && s2 == 0);
+  weft_aio_process_destroy(pg);
+  weft_aio_process_destroy(ps);
+  return 0;
+}
+
+static void test_pipeline(void **state) {
+  (void)state;
+  run_main(pipeline, NULL);
+}
+
+/* ---- several waiters, cancelled waits, destroy while running ---- */
+
+struct waiter {
+  weft_aio_process *p;
+  int code, status, sig;
+};
+
+static int wait_task(void *arg) {
+  struct waiter *w = arg;
+  w->code = weft_aio_process_wait(w->p, &w->status, &w->sig);
+  return 0;
+}
+
+static int waiters(void *arg) {
+  (void)arg;
+  const char *sleeper[] = {"sleep", "30", NULL};
+  weft_aio_process *p;
+  CHECK_RC(weft_aio_process_spawn(sleeper, NULL, &p), 0);
+  struct waiter w[3];
+  weft_aio_task *ts[3];
+  for (int i = 0; i < 3; i++) {
+    w[i] = (struct waiter){p, 99, 99, 99};
+    CHECK_RC(weft_aio_spawn(wait_task, &w[i], &ts[i]), 0);
+  }
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK_RC(weft_aio_cancel(ts[1]), 0);
+  CHECK_RC(weft_aio_await(ts[1]), 0);
+  CHECK_RC(w[1].code, WEFT_ECANCELED);
+  /* A wait with a deadline. */
+  weft_aio_scope s;
+  weft_aio_scope_enter(&s, 5 * MS);
+  int rc = weft_aio_process_wait(p, NULL, NULL);
+  weft_aio_scope_exit(&s);
+  CHECK_RC(rc, WEFT_ETIMEDOUT);
+  CHECK_RC(weft_aio_process_kill(p, SIGKILL), 0);
+  CHECK_RC(weft_aio_await(ts[0]), 0);
+  CHECK_RC(weft_aio_await(ts[2]), 0);
+  for (int i = 0; i < 3; i += 2) {
+    CHECK_RC(w[i].code, 0);
+    CHECK(w[i].sig == SIGKILL && w[i].status == 0);
+  }
+  for (int i = 0; i < 3; i++) weft_aio_task_release(ts[i]);
+  weft_aio_process_destroy(p);
+
+  /* destroy with a waiter and a running child: the waiter gets ECLOSED,
+   * the child is killed and reaped behind the scenes. */
+  weft_aio_process_options o = {.pipes = WEFT_AIO_PIPE_STDIN | WEFT_AIO_PIPE_STDOUT};
+  CHECK_RC(weft_aio_process_spawn(sleeper, &o, &p), 0);
+  w[0] = (struct waiter){p, 99, 99, 99};
+  CHECK_RC(weft_aio_spawn(wait_task, &w[0], &ts[0]), 0);
+  CHECK_RC(weft_aio_yield(), 0);
+  weft_aio_process_destroy(p);
+  CHECK_RC(weft_aio_await(ts[0]), 0);
+  weft_aio_task_release(ts[0]);
+  CHECK_RC(w[0].code, WEFT_ECLOSED);
+
+  /* Destroyed while running, right before the loop ends: the end of the
+   * run still reaps it (ASan and the fd count see any leak). */
+  CHECK_RC(weft_aio_process_spawn(sleeper, &o, &p), 0);
+  weft_aio_process_destroy(p);
+  return 0;
+}
+
+static void test_waiters(void **state) {
+  (void)state;
+  run_main(waiters, NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cat_round_trip), cmocka_unit_test(test_exit_and_signal),
+      cmocka_unit_test(test_missing),        cmocka_unit_test(test_pipeline),
+      cmocka_unit_test(test_waiters),
+  };
+  return cmocka_run_group_tests(tests, warm_up, NULL);
+}

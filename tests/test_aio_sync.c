@@ -1,0 +1,967 @@
+/* tests/test_aio_sync.c — async synchronization (aio.h): queue (FIFO,
+ * bounded, producers/consumers stress, join/task_done, close, destroy with
+ * waiters), lock (FIFO hand-off, no barging, mutual exclusion across awaits),
+ * semaphore (bounded, limits concurrency), event, condition — and, for every
+ * primitive, cancellation of waiters, both while waiting and right after a
+ * hand-off, without losing an item or a unit.
+ *
+ * Task bodies check with CHECK/CHECK_RC, which count failures and return
+ * from the task (a cmocka failure must not longjmp off a coroutine stack);
+ * the test then asserts after weft_aio_run returns. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "testutil.h"
+#include "weft/aio.h"
+
+#define MS WEFT_MS
+#define BAD (-9999) /* a task's code after a failed check */
+
+static int failures;
+
+#define CHECK(c)                                                                \
+  do {                                                                          \
+    if (!(c)) {                                                                 \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);     \
+      failures++;                                                               \
+      return BAD;                                                               \
+    }                                                                           \
+  } while (0)
+
+#define CHECK_RC(expr, expect)                                                  \
+  do {                                                                          \
+    int r_ = (expr), x_ = (expect);                                             \
+    if (r_ != x_) {                                                             \
+      fprintf(stderr, "%s:%d: %s = %s, expected %s\n", __FILE__, __LINE__,     \
+              #expr, weft_err_name(r_), weft_err_name(x_));                     \
+      failures++;                                                               \
+      return BAD;                                                               \
+    }                                                                           \
+  } while (0)
+
+static weft_aio_task *go(weft_aio_fn fn, void *arg) {
+  weft_aio_task *t = NULL;
+  if (weft_aio_spawn(fn, arg, &t)) failures++;
+  return t;
+}
+
+/* Awaits and releases t; returns its code. */
+static int finish(weft_aio_task *t) {
+  int rc = weft_aio_await(t);
+  weft_aio_task_release(t);
+  return rc;
+}
+
+static int noop(void *arg) {
+  (void)arg;
+  return 0;
+}
+
+/* libuv opens a process-wide signal pipe with its first loop, for good:
+ * run one loop before any test counts descriptors. */
+static int warm_up(void **state) {
+  (void)state;
+  return weft_aio_run(noop, NULL);
+}
+
+static void run_main(weft_aio_fn fn, void *arg) {
+  failures = 0;
+  int fds = open_fd_count();
+  assert_weft(weft_aio_run(fn, arg), 0);
+  assert_int_equal(failures, 0);
+  assert_int_equal(open_fd_count(), fds);
+}
+
+#define P(i) ((void *)(uintptr_t)(i))
+#define I(p) ((uintptr_t)(p))
+
+/* ==== queue ==== */
+
+static int queue_fifo(void *arg) {
+  (void)arg;
+  weft_aio_queue *q;
+  CHECK_RC(weft_aio_queue_create(&q, 0), 0);
+  void *v = P(77);
+  CHECK_RC(weft_aio_queue_try_get(q, &v), WEFT_EAGAIN);
+  CHECK(v == P(77));
+  for (uintptr_t i = 1; i <= 1000; i++) CHECK_RC(weft_aio_queue_put(q, P(i)), 0);
+  CHECK(weft_aio_queue_size(q) == 1000);
+  for (uintptr_t i = 1; i <= 500; i++) { /* half out, more in: the ring wraps */
+    CHECK_RC(weft_aio_queue_get(q, &v), 0);
+    CHECK(I(v) == i);
+    CHECK_RC(weft_aio_queue_try_put(q, P(1000 + i)), 0);
+  }
+  for (uintptr_t i = 501; i <= 1500; i++) {
+    CHECK_RC(weft_aio_queue_try_get(q, &v), 0);
+    CHECK(I(v) == i);
+  }
+  CHECK(weft_aio_queue_size(q) == 0);
+  CHECK_RC(weft_aio_queue_put(NULL, v), WEFT_EINVAL);
+  CHECK_RC(weft_aio_queue_get(q, NULL), WEFT_EINVAL);
+  weft_aio_queue_destroy(q);
+  return 0;
+}
+
+static void test_queue_fifo(void **state) {
+  (void)state;
+  run_main(queue_fifo, NULL);
+  weft_aio_queue *q;
+  assert_ok(weft_aio_queue_create(&q, 0));
+  void *v;
+  assert_weft(weft_aio_queue_put(q, P(1)), WEFT_EPERM); /* outside a task */
+  assert_weft(weft_aio_queue_get(q, &v), WEFT_EPERM);    /* leaves no waiter */
+  assert_ok(weft_aio_queue_try_put(q, P(1)));            /* try_* need no task */
+  assert_int_equal(weft_aio_queue_size(q), 1);           /* not to a phantom getter */
+  assert_ok(weft_aio_queue_try_get(q, &v));
+  assert_ptr_equal(v, P(1));
+  weft_aio_queue_destroy(q);
+  assert_ok(weft_aio_queue_create(&q, 1)); /* full: put outside a task */
+  assert_ok(weft_aio_queue_try_put(q, P(1)));
+  assert_weft(weft_aio_queue_put(q, P(2)), WEFT_EPERM);
+  assert_ok(weft_aio_queue_try_get(q, &v));
+  assert_int_equal(weft_aio_queue_size(q), 0); /* no phantom putter moved in */
+  weft_aio_queue_destroy(q);
+}
+
+struct qctx {
+  weft_aio_queue *q;
+  uintptr_t item;
+  int code;
+  void *got;
+  int after; /* the code of the next await */
+};
+
+static int putter(void *arg) {
+  struct qctx *c = arg;
+  c->code = weft_aio_queue_put(c->q, P(c->item));
+  c->after = weft_aio_sleep(1 * MS);
+  return 0;
+}
+
+static int getter(void *arg) {
+  struct qctx *c = arg;
+  c->code = weft_aio_queue_get(c->q, &c->got);
+  c->after = weft_aio_sleep(1 * MS);
+  return 0;
+}
+
+static int queue_bounded(void *arg) {
+  (void)arg;
+  weft_aio_queue *q;
+  CHECK_RC(weft_aio_queue_create(&q, 2), 0);
+  CHECK_RC(weft_aio_queue_try_put(q, P(1)), 0);
+  CHECK_RC(weft_aio_queue_put(q, P(2)), 0);
+  CHECK_RC(weft_aio_queue_try_put(q, P(9)), WEFT_EAGAIN);
+  struct qctx a = {.q = q, .item = 3}, b = {.q = q, .item = 4};
+  weft_aio_task *ta = go(putter, &a), *tb = go(putter, &b);
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK(!weft_aio_task_done(ta) && !weft_aio_task_done(tb)); /* both wait */
+  CHECK(weft_aio_queue_size(q) == 2);
+  void *v;
+  for (uintptr_t i = 1; i <= 4; i++) {
+    CHECK_RC(weft_aio_queue_get(q, &v), 0);
+    CHECK(I(v) == i); /* waiting putters keep their order */
+    CHECK(weft_aio_queue_size(q) == (i <= 2 ? 2u : 4 - i));
+  }
+  CHECK_RC(finish(ta), 0);
+  CHECK_RC(finish(tb), 0);
+  CHECK(a.code == 0 && b.code == 0);
+  weft_aio_queue_destroy(q);
+  return 0;
+}
+
+static void test_queue_bounded(void **state) {
+  (void)state;
+  run_main(queue_bounded, NULL);
+}
+
+/* ---- producers and consumers ---- */
+
+enum { NPROD = 8, NCONS = 8 };
+
+struct pc {
+  weft_aio_queue *q;
+  size_t per;       /* items per producer */
+  uint8_t *seen;    /* one flag per item */
+  uint64_t sum;
+  size_t count;
+  int bad;
+};
+
+struct prod {
+  struct pc *pc;
+  size_t id;
+};
+
+static int producer(void *arg) {
+  struct prod *p = arg;
+  for (size_t i = 0; i < p->pc->per; i++) {
+    CHECK_RC(weft_aio_queue_put(p->pc->q, P(p->id * p->pc->per + i + 1)), 0);
+    if (i % 97 == 0) CHECK_RC(weft_aio_yield(), 0);
+  }
+  return 0;
+}
+
+static int consumer(void *arg) {
+  struct pc *pc = arg;
+  uintptr_t last[NPROD] = {0}; /* per producer, items must come in order */
+  for (;;) {
+    void *v;
+    int rc = weft_aio_queue_get(pc->q, &v);
+    if (rc == WEFT_ECLOSED) return 0;
+    CHECK_RC(rc, 0);
+    uintptr_t x = I(v) - 1;
+    CHECK(x < NPROD * pc->per);
+    CHECK(pc->seen[x] == 0);
+    pc->seen[x] = 1;
+    size_t who = x / pc->per;
+    CHECK(last[who] == 0 || x > last[who] - 1);
+    last[who] = x + 1;
+    pc->sum += x + 1;
+    pc->count++;
+    CHECK_RC(weft_aio_queue_task_done(pc->q), 0);
+  }
+}
+
+static int queue_stress(void *arg) {
+  struct pc *pc = arg;
+  CHECK_RC(weft_aio_queue_create(&pc->q, 16), 0);
+  struct prod prods[NPROD];
+  weft_aio_task *tp[NPROD], *tc[NCONS];
+  for (size_t i = 0; i < NCONS; i++) tc[i] = go(consumer, pc);
+  for (size_t i = 0; i < NPROD; i++) {
+    prods[i] = (struct prod){pc, i};
+    tp[i] = go(producer, &prods[i]);
+  }
+  CHECK_RC(weft_aio_gather(tp, NPROD, 0), 0);
+  CHECK_RC(weft_aio_queue_join(pc->q), 0); /* every item processed */
+  CHECK(pc->count == NPROD * pc->per);
+  weft_aio_queue_close(pc->q);
+  CHECK_RC(weft_aio_gather(tc, NCONS, 0), 0);
+  for (size_t i = 0; i < NPROD; i++) weft_aio_task_release(tp[i]);
+  for (size_t i = 0; i < NCONS; i++) weft_aio_task_release(tc[i]);
+  weft_aio_queue_destroy(pc->q);
+  return 0;
+}
+
+static void test_queue_stress(void **state) {
+  (void)state;
+  struct pc pc = {.per = scaled(20000, 500)};
+  size_t n = NPROD * pc.per;
+  pc.seen = calloc(n, 1);
+  assert_non_null(pc.seen);
+  run_main(queue_stress, &pc);
+  assert_int_equal(pc.count, n);
+  assert_true(pc.sum == (uint64_t)n * (n + 1) / 2);
+  for (size_t i = 0; i < n; i++) assert_int_equal(pc.seen[i], 1);
+  free(pc.seen);
+}
+
+/* ---- join, task_done, close, destroy ---- */
+
+struct joinctx {
+  weft_aio_queue *q;
+  int processed;
+};
+
+static int slow_worker(void *arg) {
+  struct joinctx *j = arg;
+  for (;;) {
+    void *v;
+    int rc = weft_aio_queue_get(j->q, &v);
+    if (rc) return rc == WEFT_ECLOSED ? 0 : rc;
+    CHECK_RC(weft_aio_sleep(1 * MS), 0);
+    j->processed++;
+    CHECK_RC(weft_aio_queue_task_done(j->q), 0);
+  }
+}
+
+static int queue_join(void *arg) {
+  (void)arg;
+  struct joinctx j = {0};
+  CHECK_RC(weft_aio_queue_create(&j.q, 0), 0);
+  CHECK_RC(weft_aio_queue_join(j.q), 0); /* nothing put: at once */
+  CHECK_RC(weft_aio_queue_task_done(j.q), WEFT_ERANGE);
+  weft_aio_task *w = go(slow_worker, &j);
+  for (int i = 0; i < 5; i++) CHECK_RC(weft_aio_queue_put(j.q, P(i + 1)), 0);
+  CHECK_RC(weft_aio_queue_join(j.q), 0);
+  CHECK(j.processed == 5);
+  CHECK_RC(weft_aio_queue_task_done(j.q), WEFT_ERANGE);
+  weft_aio_queue_close(j.q);
+  CHECK_RC(finish(w), 0);
+  weft_aio_queue_destroy(j.q);
+  return 0;
+}
+
+static void test_queue_join(void **state) {
+  (void)state;
+  run_main(queue_join, NULL);
+}
+
+static int queue_close(void *arg) {
+  (void)arg;
+  weft_aio_queue *q;
+  CHECK_RC(weft_aio_queue_create(&q, 1), 0);
+  struct qctx g = {.q = q};
+  weft_aio_task *tg = go(getter, &g);
+  CHECK_RC(weft_aio_yield(), 0);
+  weft_aio_queue_close(q); /* a waiting getter is told */
+  CHECK_RC(finish(tg), 0);
+  CHECK_RC(g.code, WEFT_ECLOSED);
+  CHECK_RC(weft_aio_queue_put(q, P(1)), WEFT_ECLOSED);
+  CHECK_RC(weft_aio_queue_try_put(q, P(1)), WEFT_ECLOSED);
+  weft_aio_queue_destroy(q);
+
+  /* Items left are drained first; a waiting putter gets ECLOSED. */
+  CHECK_RC(weft_aio_queue_create(&q, 1), 0);
+  CHECK_RC(weft_aio_queue_put(q, P(5)), 0);
+  struct qctx p = {.q = q, .item = 6};
+  weft_aio_task *tp = go(putter, &p);
+  CHECK_RC(weft_aio_yield(), 0);
+  weft_aio_queue_close(q);
+  CHECK_RC(finish(tp), 0);
+  CHECK_RC(p.code, WEFT_ECLOSED);
+  void *v;
+  CHECK_RC(weft_aio_queue_get(q, &v), 0);
+  CHECK(I(v) == 5);
+  CHECK_RC(weft_aio_queue_get(q, &v), WEFT_ECLOSED);
+  CHECK_RC(weft_aio_queue_try_get(q, &v), WEFT_ECLOSED);
+  weft_aio_queue_destroy(q);
+
+  /* destroy with waiters: they are woken with ECLOSED first. */
+  CHECK_RC(weft_aio_queue_create(&q, 0), 0);
+  struct qctx g1 = {.q = q}, g2 = {.q = q};
+  weft_aio_task *t1 = go(getter, &g1), *t2 = go(getter, &g2);
+  CHECK_RC(weft_aio_yield(), 0);
+  weft_aio_queue_destroy(q);
+  CHECK_RC(finish(t1), 0);
+  CHECK_RC(finish(t2), 0);
+  CHECK_RC(g1.code, WEFT_ECLOSED);
+  CHECK_RC(g2.code, WEFT_ECLOSED);
+  return 0;
+}
+
+static void test_queue_close(void **state) {
+  (void)state;
+  run_main(queue_close, NULL);
+}
+
+/* ---- cancellation: no item lost or duplicated ---- */
+
+static int queue_cancel(void *arg) {
+  (void)arg;
+  weft_aio_queue *q;
+  void *v;
+  CHECK_RC(weft_aio_queue_create(&q, 1), 0);
+
+  /* A getter cancelled while waiting leaves; the next getter gets the item. */
+  struct qctx g1 = {.q = q}, g2 = {.q = q};
+  weft_aio_task *t1 = go(getter, &g1), *t2 = go(getter, &g2);
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK_RC(weft_aio_cancel(t1), 0);
+  CHECK_RC(weft_aio_queue_put(q, P(10)), 0);
+  CHECK_RC(finish(t1), 0);
+  CHECK_RC(finish(t2), 0);
+  CHECK_RC(g1.code, WEFT_ECANCELED);
+  CHECK(g1.got == NULL);
+  CHECK_RC(g2.code, 0);
+  CHECK(I(g2.got) == 10);
+  CHECK(weft_aio_queue_size(q) == 0);
+
+  /* Handed an item, then cancelled before it ran: it keeps the item, and
+   * its next await is cancelled. */
+  struct qctx g3 = {.q = q};
+  weft_aio_task *t3 = go(getter, &g3);
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK_RC(weft_aio_queue_put(q, P(11)), 0);
+  CHECK_RC(weft_aio_cancel(t3), 0);
+  CHECK_RC(finish(t3), 0);
+  CHECK_RC(g3.code, 0);
+  CHECK(I(g3.got) == 11);
+  CHECK_RC(g3.after, WEFT_ECANCELED);
+  CHECK(weft_aio_queue_size(q) == 0);
+
+  /* Putters on a full queue: one cancelled while waiting (its item never
+   * enters), one moved in by a get and then cancelled (its item stays). */
+  CHECK_RC(weft_aio_queue_put(q, P(20)), 0);
+  struct qctx p1 = {.q = q, .item = 21}, p2 = {.q = q, .item = 22};
+  weft_aio_task *tp1 = go(putter, &p1), *tp2 = go(putter, &p2);
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK_RC(weft_aio_cancel(tp1), 0);
+  CHECK_RC(weft_aio_queue_get(q, &v), 0); /* p2's item moves in */
+  CHECK(I(v) == 20);
+  CHECK_RC(weft_aio_cancel(tp2), 0);
+  CHECK_RC(finish(tp1), 0);
+  CHECK_RC(finish(tp2), 0);
+  CHECK_RC(p1.code, WEFT_ECANCELED);
+  CHECK_RC(p2.code, 0);
+  CHECK_RC(p2.after, WEFT_ECANCELED);
+  CHECK(weft_aio_queue_size(q) == 1);
+  CHECK_RC(weft_aio_queue_try_get(q, &v), 0);
+  CHECK(I(v) == 22);
+  CHECK_RC(weft_aio_queue_try_get(q, &v), WEFT_EAGAIN);
+
+  /* A deadline interrupts a get like a cancellation. */
+  weft_aio_scope s;
+  weft_aio_scope_enter(&s, 5 * MS);
+  int rc = weft_aio_queue_get(q, &v);
+  weft_aio_scope_exit(&s);
+  CHECK_RC(rc, WEFT_ETIMEDOUT);
+  weft_aio_queue_destroy(q);
+  return 0;
+}
+
+static void test_queue_cancel(void **state) {
+  (void)state;
+  run_main(queue_cancel, NULL);
+}
+
+/* Cancel random waiters of a busy queue: every item put is got once. */
+struct churn {
+  weft_aio_queue *q;
+  size_t got, sum;
+};
+
+static int churn_getter(void *arg) {
+  struct churn *c = arg;
+  for (;;) {
+    void *v;
+    int rc = weft_aio_queue_get(c->q, &v);
+    if (rc) return rc == WEFT_ECLOSED || rc == WEFT_ECANCELED ? 0 : rc;
+    c->got++;
+    c->sum += I(v);
+  }
+}
+
+static int queue_cancel_churn(void *arg) {
+  (void)arg;
+  struct churn c = {0};
+  CHECK_RC(weft_aio_queue_create(&c.q, 4), 0);
+  size_t rounds = scaled(300, 30), sum = 0, n = 0;
+  for (size_t r = 0; r < rounds; r++) {
+    weft_aio_task *ts[4];
+    for (int i = 0; i < 4; i++) ts[i] = go(churn_getter, &c);
+    for (int i = 0; i < 10; i++) {
+      n++;
+      sum += n;
+      CHECK_RC(weft_aio_queue_put(c.q, P(n)), 0);
+      if (i == 3 || i == 7) weft_aio_cancel(ts[(r + (size_t)i) % 4]); /* maybe mid-hand-off */
+    }
+    CHECK_RC(weft_aio_yield(), 0);
+    for (int i = 0; i < 4; i++) weft_aio_cancel(ts[i]);
+    for (int i = 0; i < 4; i++) { /* cancelled before it ran: never started */
+      int rc = finish(ts[i]);
+      CHECK(rc == 0 || rc == WEFT_ECANCELED);
+    }
+  }
+  void *v;
+  while (weft_aio_queue_try_get(c.q, &v) == 0) { /* what nobody took */
+    c.got++;
+    c.sum += I(v);
+  }
+  CHECK(c.got == n);
+  CHECK(c.sum == sum);
+  weft_aio_queue_destroy(c.q);
+  return 0;
+}
+
+static void test_queue_cancel_churn(void **state) {
+  (void)state;
+  run_main(queue_cancel_churn, NULL);
+}
+
+/* ---- ping-pong (prints its speed; never asserts on it) ---- */
+
+struct pp {
+  weft_aio_queue *a, *b;
+  size_t n;
+};
+
+static int pong(void *arg) {
+  struct pp *p = arg;
+  for (size_t i = 0; i < p->n; i++) {
+    void *v;
+    CHECK_RC(weft_aio_queue_get(p->a, &v), 0);
+    CHECK_RC(weft_aio_queue_put(p->b, v), 0);
+  }
+  return 0;
+}
+
+static int ping(void *arg) {
+  struct pp *p = arg;
+  CHECK_RC(weft_aio_queue_create(&p->a, 0), 0);
+  CHECK_RC(weft_aio_queue_create(&p->b, 0), 0);
+  weft_aio_task *t = go(pong, p);
+  uint64_t t0 = weft_now_ns();
+  for (size_t i = 0; i < p->n; i++) {
+    void *v;
+    CHECK_RC(weft_aio_queue_put(p->a, P(i + 1)), 0);
+    CHECK_RC(weft_aio_queue_get(p->b, &v), 0);
+    CHECK(I(v) == i + 1);
+  }
+  uint64_t dt = weft_now_ns() - t0;
+  print_message("queue ping-pong: %.0f ns per round trip (%zu round trips)\n",
+                (double)dt / (double)p->n, p->n);
+  CHECK_RC(finish(t), 0);
+  weft_aio_queue_destroy(p->a);
+  weft_aio_queue_destroy(p->b);
+  return 0;
+}
+
+static void test_queue_pingpong(void **state) {
+  (void)state;
+  struct pp p = {.n = scaled(200000, 5000)};
+  run_main(ping, &p);
+}
+
+/* ==== lock ==== */
+
+struct lk {
+  weft_aio_lock *l;
+  int inside, max_inside;
+  int order[16], norder;
+  int rounds;
+};
+
+struct lkuser {
+  struct lk *lk;
+  int id, code, after;
+};
+
+/* Holds the lock across sleeps: nobody else may be inside meanwhile. */
+static int lock_user(void *arg) {
+  struct lkuser *u = arg;
+  struct lk *lk = u->lk;
+  for (int r = 0; r < lk->rounds; r++) {
+    CHECK_RC(weft_aio_lock_acquire(lk->l), 0);
+    if (lk->norder < 16) lk->order[lk->norder++] = u->id;
+    lk->inside++;
+    if (lk->inside > lk->max_inside) lk->max_inside = lk->inside;
+    CHECK_RC(weft_aio_sleep(r % 2 ? 1 * MS : 0), 0);
+    CHECK_RC(weft_aio_yield(), 0);
+    lk->inside--;
+    CHECK_RC(weft_aio_lock_release(lk->l), 0);
+  }
+  return 0;
+}
+
+static int lock_basic(void *arg) {
+  (void)arg;
+  struct lk lk = {.rounds = 1};
+  CHECK_RC(weft_aio_lock_create(&lk.l), 0);
+  CHECK_RC(weft_aio_lock_release(lk.l), WEFT_EPERM);
+  CHECK_RC(weft_aio_lock_acquire(lk.l), 0);
+  CHECK_RC(weft_aio_lock_acquire(lk.l), WEFT_EDEADLK);
+  struct lkuser us[5];
+  weft_aio_task *ts[5];
+  for (int i = 0; i < 5; i++) {
+    us[i] = (struct lkuser){&lk, i, 0, 0};
+    ts[i] = go(lock_user, &us[i]);
+  }
+  CHECK_RC(weft_aio_yield(), 0); /* all five queue up, in order */
+  CHECK_RC(weft_aio_lock_release(lk.l), 0);
+  /* Barging: the lock was handed to task 0; we queue behind all five. */
+  CHECK_RC(weft_aio_lock_acquire(lk.l), 0);
+  CHECK(lk.norder == 5);
+  for (int i = 0; i < 5; i++) CHECK(lk.order[i] == i);
+  CHECK_RC(weft_aio_lock_release(lk.l), 0);
+  CHECK_RC(weft_aio_gather(ts, 5, 0), 0);
+  for (int i = 0; i < 5; i++) weft_aio_task_release(ts[i]);
+
+  /* Mutual exclusion across awaits, many rounds. */
+  lk.rounds = (int)scaled(40, 10);
+  lk.norder = 16; /* stop recording */
+  for (int i = 0; i < 5; i++) ts[i] = go(lock_user, &us[i]);
+  CHECK_RC(weft_aio_gather(ts, 5, 0), 0);
+  for (int i = 0; i < 5; i++) weft_aio_task_release(ts[i]);
+  CHECK(lk.max_inside == 1);
+  weft_aio_lock_destroy(lk.l);
+  return 0;
+}
+
+static void test_lock_basic(void **state) {
+  (void)state;
+  run_main(lock_basic, NULL);
+}
+
+static int lock_waiter(void *arg) {
+  struct lkuser *u = arg;
+  u->code = weft_aio_lock_acquire(u->lk->l);
+  if (u->code == 0) {
+    if (u->lk->norder < 16) u->lk->order[u->lk->norder++] = u->id;
+    u->after = weft_aio_sleep(1 * MS);
+    CHECK_RC(weft_aio_lock_release(u->lk->l), 0);
+  }
+  return 0;
+}
+
+static int lock_cancel(void *arg) {
+  (void)arg;
+  struct lk lk = {0};
+  CHECK_RC(weft_aio_lock_create(&lk.l), 0);
+  CHECK_RC(weft_aio_lock_acquire(lk.l), 0);
+  struct lkuser us[4];
+  weft_aio_task *ts[4];
+  for (int i = 0; i < 4; i++) {
+    us[i] = (struct lkuser){&lk, i, 99, 99};
+    ts[i] = go(lock_waiter, &us[i]);
+  }
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK_RC(weft_aio_cancel(ts[1]), 0);      /* cancelled while waiting */
+  CHECK_RC(weft_aio_lock_release(lk.l), 0); /* handed to 0 ... */
+  CHECK_RC(weft_aio_cancel(ts[0]), 0);      /* ... which is cancelled now */
+  CHECK_RC(weft_aio_gather(ts, 4, WEFT_AIO_COLLECT), 0);
+  CHECK_RC(us[0].code, 0); /* it got the lock, */
+  CHECK_RC(us[0].after, WEFT_ECANCELED); /* its next await was cancelled */
+  CHECK_RC(us[1].code, WEFT_ECANCELED);
+  CHECK_RC(us[2].code, 0);
+  CHECK_RC(us[3].code, 0);
+  CHECK(lk.norder == 3);
+  CHECK(lk.order[0] == 0 && lk.order[1] == 2 && lk.order[2] == 3);
+  for (int i = 0; i < 4; i++) weft_aio_task_release(ts[i]);
+  CHECK_RC(weft_aio_lock_acquire(lk.l), 0); /* nothing lost: it is free */
+  CHECK_RC(weft_aio_lock_release(lk.l), 0);
+
+  /* destroy with a waiter: ECLOSED. */
+  CHECK_RC(weft_aio_lock_acquire(lk.l), 0);
+  us[0] = (struct lkuser){&lk, 0, 99, 99};
+  ts[0] = go(lock_waiter, &us[0]);
+  CHECK_RC(weft_aio_yield(), 0);
+  weft_aio_lock_destroy(lk.l);
+  CHECK_RC(finish(ts[0]), 0);
+  CHECK_RC(us[0].code, WEFT_ECLOSED);
+  return 0;
+}
+
+static void test_lock_cancel(void **state) {
+  (void)state;
+  run_main(lock_cancel, NULL);
+}
+
+/* ==== semaphore ==== */
+
+struct sm {
+  weft_aio_sem *s;
+  int inside, max_inside, done;
+};
+
+static int sem_user(void *arg) {
+  struct sm *m = arg;
+  for (int r = 0; r < 5; r++) {
+    CHECK_RC(weft_aio_sem_acquire(m->s), 0);
+    m->inside++;
+    if (m->inside > m->max_inside) m->max_inside = m->inside;
+    CHECK_RC(weft_aio_sleep(1 * MS), 0);
+    m->inside--;
+    CHECK_RC(weft_aio_sem_release(m->s), 0);
+  }
+  m->done++;
+  return 0;
+}
+
+struct semw {
+  weft_aio_sem *s;
+  int code, after;
+  bool release;
+};
+
+static int sem_waiter(void *arg) {
+  struct semw *w = arg;
+  w->code = weft_aio_sem_acquire(w->s);
+  w->after = weft_aio_sleep(1 * MS);
+  if (w->code == 0 && w->release) CHECK_RC(weft_aio_sem_release(w->s), 0);
+  return 0;
+}
+
+static int sem_all(void *arg) {
+  (void)arg;
+  struct sm m = {0};
+  CHECK_RC(weft_aio_sem_create(&m.s, 2, 0), 0);
+  weft_aio_task *ts[6];
+  for (int i = 0; i < 6; i++) ts[i] = go(sem_user, &m);
+  CHECK_RC(weft_aio_gather(ts, 6, 0), 0);
+  for (int i = 0; i < 6; i++) weft_aio_task_release(ts[i]);
+  CHECK(m.done == 6 && m.max_inside == 2);
+  CHECK(weft_aio_sem_value(m.s) == 2);
+  weft_aio_sem_destroy(m.s);
+
+  /* Bounded: releasing above the bound is ERANGE. */
+  weft_aio_sem *b;
+  CHECK_RC(weft_aio_sem_create(&b, 2, 1), WEFT_EINVAL);
+  CHECK_RC(weft_aio_sem_create(&b, 1, 1), 0);
+  CHECK_RC(weft_aio_sem_release(b), WEFT_ERANGE);
+  CHECK_RC(weft_aio_sem_acquire(b), 0);
+  CHECK(weft_aio_sem_value(b) == 0);
+  CHECK_RC(weft_aio_sem_release(b), 0);
+  CHECK_RC(weft_aio_sem_release(b), WEFT_ERANGE);
+  CHECK(weft_aio_sem_value(b) == 1);
+  weft_aio_sem_destroy(b);
+
+  /* Cancellation: a waiter cancelled while waiting takes nothing; one
+   * handed a unit and then cancelled keeps it (and gives it back). */
+  weft_aio_sem *s;
+  CHECK_RC(weft_aio_sem_create(&s, 0, 0), 0);
+  struct semw w[3] = {{s, 99, 99, true}, {s, 99, 99, true}, {s, 99, 99, false}};
+  weft_aio_task *tw[3];
+  for (int i = 0; i < 3; i++) tw[i] = go(sem_waiter, &w[i]);
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK_RC(weft_aio_cancel(tw[1]), 0);
+  CHECK_RC(weft_aio_sem_release(s), 0); /* to w0 */
+  CHECK_RC(weft_aio_cancel(tw[0]), 0);
+  CHECK_RC(finish(tw[0]), 0);
+  CHECK_RC(finish(tw[1]), 0);
+  CHECK_RC(w[0].code, 0);
+  CHECK_RC(w[0].after, WEFT_ECANCELED);
+  CHECK_RC(w[1].code, WEFT_ECANCELED);
+  CHECK_RC(finish(tw[2]), 0); /* w0's release went to w2, which keeps it */
+  CHECK_RC(w[2].code, 0);
+  CHECK(weft_aio_sem_value(s) == 0);
+  CHECK_RC(weft_aio_sem_release(s), 0);
+  CHECK(weft_aio_sem_value(s) == 1);
+  /* destroy with a waiter */
+  CHECK_RC(weft_aio_sem_acquire(s), 0);
+  w[0] = (struct semw){s, 99, 99, false};
+  tw[0] = go(sem_waiter, &w[0]);
+  CHECK_RC(weft_aio_yield(), 0);
+  weft_aio_sem_destroy(s);
+  CHECK_RC(finish(tw[0]), 0);
+  CHECK_RC(w[0].code, WEFT_ECLOSED);
+  return 0;
+}
+
+static void test_sem(void **state) {
+  (void)state;
+  run_main(sem_all, NULL);
+}
+
+/* ---- churn: random cancellations never lose a unit or the lock ---- */
+
+struct churnsl {
+  weft_aio_sem *s;
+  weft_aio_lock *l;
+  int holders, max_holders, acquired;
+};
+
+static int sl_user(void *arg) {
+  struct churnsl *c = arg;
+  for (int r = 0; r < 4; r++) {
+    if (weft_aio_sem_acquire(c->s)) return 0; /* cancelled: holds nothing */
+    c->holders++;
+    if (c->holders > c->max_holders) c->max_holders = c->holders;
+    int rc = weft_aio_yield(); /* may be cancelled here: still releases */
+    c->holders--;
+    CHECK_RC(weft_aio_sem_release(c->s), 0);
+    if (rc) return 0;
+    if (weft_aio_lock_acquire(c->l)) return 0;
+    c->acquired++;
+    rc = weft_aio_yield();
+    CHECK_RC(weft_aio_lock_release(c->l), 0);
+    if (rc) return 0;
+  }
+  return 0;
+}
+
+static int sem_lock_churn(void *arg) {
+  (void)arg;
+  struct churnsl c = {0};
+  CHECK_RC(weft_aio_sem_create(&c.s, 3, 3), 0);
+  CHECK_RC(weft_aio_lock_create(&c.l), 0);
+  size_t rounds = scaled(200, 20);
+  uint32_t rnd = 12345;
+  for (size_t r = 0; r < rounds; r++) {
+    weft_aio_task *ts[10];
+    for (int i = 0; i < 10; i++) ts[i] = go(sl_user, &c);
+    for (int k = 0; k < 6; k++) {
+      rnd = rnd * 1103515245u + 12345u;
+      CHECK_RC(weft_aio_yield(), 0);
+      weft_aio_cancel(ts[(rnd >> 16) % 10]); /* waiting, holding, or mid-hand-off */
+    }
+    for (int i = 0; i < 10; i++) {
+      int rc = finish(ts[i]);
+      CHECK(rc == 0 || rc == WEFT_ECANCELED); /* ECANCELED: never started */
+    }
+    CHECK(weft_aio_sem_value(c.s) == 3); /* every unit came back */
+    CHECK(c.holders == 0);
+  }
+  CHECK(c.max_holders == 3);
+  CHECK(c.acquired > 0);
+  /* The lock is free: a bounded wait gets it at once. */
+  weft_aio_scope sc;
+  weft_aio_scope_enter(&sc, 1000 * MS);
+  int rc = weft_aio_lock_acquire(c.l);
+  weft_aio_scope_exit(&sc);
+  CHECK_RC(rc, 0);
+  CHECK_RC(weft_aio_lock_release(c.l), 0);
+  weft_aio_sem_destroy(c.s);
+  weft_aio_lock_destroy(c.l);
+  return 0;
+}
+
+static void test_sem_lock_churn(void **state) {
+  (void)state;
+  run_main(sem_lock_churn, NULL);
+}
+
+/* ==== event ==== */
+
+struct evw {
+  weft_aio_event *e;
+  int code;
+};
+
+static int ev_waiter(void *arg) {
+  struct evw *w = arg;
+  w->code = weft_aio_event_wait(w->e);
+  return 0;
+}
+
+static int event_all(void *arg) {
+  (void)arg;
+  weft_aio_event *e;
+  CHECK_RC(weft_aio_event_create(&e), 0);
+  CHECK(!weft_aio_event_is_set(e));
+  struct evw w[6];
+  weft_aio_task *ts[6];
+  for (int i = 0; i < 6; i++) {
+    w[i] = (struct evw){e, 99};
+    ts[i] = go(ev_waiter, &w[i]);
+  }
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK_RC(weft_aio_cancel(ts[5]), 0);
+  CHECK_RC(finish(ts[5]), 0);
+  CHECK_RC(w[5].code, WEFT_ECANCELED);
+  for (int i = 0; i < 5; i++) CHECK(!weft_aio_task_done(ts[i]));
+  weft_aio_event_set(e);
+  CHECK(weft_aio_event_is_set(e));
+  for (int i = 0; i < 5; i++) {
+    CHECK_RC(finish(ts[i]), 0);
+    CHECK_RC(w[i].code, 0);
+  }
+  CHECK_RC(weft_aio_event_wait(e), 0); /* set: at once */
+  weft_aio_event_clear(e);
+  CHECK(!weft_aio_event_is_set(e));
+  w[0].code = 99;
+  ts[0] = go(ev_waiter, &w[0]);
+  CHECK_RC(weft_aio_sleep(2 * MS), 0);
+  CHECK(!weft_aio_task_done(ts[0])); /* cleared: waits again */
+  weft_aio_event_destroy(e);         /* ... until destroyed */
+  CHECK_RC(finish(ts[0]), 0);
+  CHECK_RC(w[0].code, WEFT_ECLOSED);
+  return 0;
+}
+
+static void test_event(void **state) {
+  (void)state;
+  run_main(event_all, NULL);
+}
+
+/* ==== condition ==== */
+
+struct cv {
+  weft_aio_lock *l;
+  weft_aio_cond *c;
+  int items, woke;
+};
+
+struct cvw {
+  struct cv *cv;
+  int code;
+  int release; /* 0: it owned the lock when cond_wait returned */
+};
+
+static int cond_waiter(void *arg) {
+  struct cvw *w = arg;
+  struct cv *cv = w->cv;
+  CHECK_RC(weft_aio_lock_acquire(cv->l), 0);
+  w->code = weft_aio_cond_wait(cv->c);
+  cv->woke++;
+  w->release = weft_aio_lock_release(cv->l); /* EPERM unless we own it */
+  return 0;
+}
+
+static int cond_all(void *arg) {
+  (void)arg;
+  struct cv cv = {0};
+  CHECK_RC(weft_aio_lock_create(&cv.l), 0);
+  CHECK_RC(weft_aio_cond_create(&cv.c, cv.l), 0);
+  CHECK_RC(weft_aio_cond_wait(cv.c), WEFT_EPERM); /* lock not held */
+  struct cvw w[5];
+  weft_aio_task *ts[5];
+  for (int i = 0; i < 5; i++) {
+    w[i] = (struct cvw){&cv, 99, 99};
+    ts[i] = go(cond_waiter, &w[i]);
+  }
+  CHECK_RC(weft_aio_yield(), 0);
+  CHECK(cv.woke == 0);
+  weft_aio_cond_notify(cv.c, 1);
+  CHECK_RC(weft_aio_sleep(1 * MS), 0);
+  CHECK(cv.woke == 1 && weft_aio_task_done(ts[0]));
+  weft_aio_cond_notify(cv.c, 2);
+  CHECK_RC(weft_aio_sleep(1 * MS), 0);
+  CHECK(cv.woke == 3);
+
+  /* Cancelled while the notifier holds the lock: cond_wait returns only
+   * once it has the lock again, with ECANCELED. */
+  CHECK_RC(weft_aio_lock_acquire(cv.l), 0);
+  CHECK_RC(weft_aio_cancel(ts[3]), 0);
+  CHECK_RC(weft_aio_sleep(2 * MS), 0);
+  CHECK(cv.woke == 3); /* waiting for the lock */
+  CHECK_RC(weft_aio_lock_release(cv.l), 0);
+  CHECK_RC(finish(ts[3]), 0);
+  CHECK(cv.woke == 4);
+  CHECK_RC(w[3].code, WEFT_ECANCELED);
+
+  weft_aio_cond_notify_all(cv.c);
+  CHECK_RC(finish(ts[4]), 0);
+  for (int i = 0; i < 3; i++) CHECK_RC(finish(ts[i]), 0);
+  for (int i = 0; i < 5; i++) {
+    CHECK_RC(w[i].code, i == 3 ? WEFT_ECANCELED : 0);
+    CHECK_RC(w[i].release, 0);
+  }
+  CHECK(cv.woke == 5);
+
+  /* A waiter already cancelled fails at once, still holding the lock. */
+  CHECK_RC(weft_aio_lock_acquire(cv.l), 0);
+  w[0] = (struct cvw){&cv, 99, 99};
+  ts[0] = go(cond_waiter, &w[0]);
+  CHECK_RC(weft_aio_cancel(ts[0]), 0); /* before it ever ran */
+  CHECK_RC(weft_aio_lock_release(cv.l), 0);
+  CHECK_RC(finish(ts[0]), WEFT_ECANCELED); /* never started */
+
+  /* destroy with a waiter: ECLOSED, and the lock is re-acquired. */
+  w[0] = (struct cvw){&cv, 99, 99};
+  ts[0] = go(cond_waiter, &w[0]);
+  CHECK_RC(weft_aio_yield(), 0);
+  weft_aio_cond_destroy(cv.c);
+  CHECK_RC(finish(ts[0]), 0);
+  CHECK_RC(w[0].code, WEFT_ECLOSED);
+  CHECK_RC(w[0].release, 0);
+  CHECK_RC(weft_aio_lock_acquire(cv.l), 0); /* free again */
+  CHECK_RC(weft_aio_lock_release(cv.l), 0);
+  weft_aio_lock_destroy(cv.l);
+  return 0;
+}
+
+static void test_cond(void **state) {
+  (void)state;
+  run_main(cond_all, NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_queue_fifo),       cmocka_unit_test(test_queue_bounded),
+      cmocka_unit_test(test_queue_stress),     cmocka_unit_test(test_queue_join),
+      cmocka_unit_test(test_queue_close),      cmocka_unit_test(test_queue_cancel),
+      cmocka_unit_test(test_queue_cancel_churn), cmocka_unit_test(test_queue_pingpong),
+      cmocka_unit_test(test_lock_basic),       cmocka_unit_test(test_lock_cancel),
+      cmocka_unit_test(test_sem),              cmocka_unit_test(test_sem_lock_churn),
+      cmocka_unit_test(test_event),
+      cmocka_unit_test(test_cond),
+  };
+  return cmocka_run_group_tests(tests, warm_up, NULL);
+}
