@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include "pool/pool_internal.h"
+#include "trace/trace_internal.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "group.c futex-waits on the low half of a 64-bit word"
@@ -123,6 +124,8 @@ static weft__task *new_child(weft_group *g, weft_task_fn fn, void *arg) {
   t->arg = arg;
   t->group = g;
   t->msg = NULL;
+  if (weft__trace_active() && weft_load_relaxed(&weft__trace_submits))
+    weft__trace_instant(WEFT__TK_SUBMIT, (const void *)fn, WEFT__TN_FN, (uintptr_t)t, 0, 0, 0);
   /* relaxed: the task reaches its runner through a release/acquire pair
    * sequenced after this, so the increment precedes the decrement. */
   uint64_t old = __atomic_fetch_add(&g->pending, 1, __ATOMIC_RELAXED);

@@ -26,6 +26,7 @@
  * waits on it. */
 #include <limits.h>
 #include "pool/pool_internal.h"
+#include "trace/trace_internal.h"
 
 bool weft__pool_work_visible(weft_pool *p) {
   if (weft__inject_nonempty_sc(&p->inj)) return true;
@@ -64,9 +65,12 @@ void weft__pool_park(weft__worker *w, bool (*ready)(void *ctx), void *ctx, uint6
   pthread_mutex_unlock(&p->idle_lock);
   if (!weft__pool_work_visible(p) && !(ready && ready(ctx))) { /* Rw */
     weft__stat_add(&w->parks, 1);
+    uint64_t tt0 = weft__trace_active() ? weft__trace_now() : 0;
     while (weft_load_acquire(&w->parked)) {
       if (weft__futex_wait(&w->parked, 1, deadline) == WEFT_ETIMEDOUT) break;
     }
+    if (tt0 && weft__trace_active())
+      weft__trace_span(WEFT__TK_PARK, NULL, 0, tt0, weft__trace_now(), 0, 0, 0);
   }
   unpark_self(w);
 }
@@ -82,7 +86,10 @@ void weft__pool_wake_one(weft_pool *p) {
     idle_remove(p, w);
   }
   pthread_mutex_unlock(&p->idle_lock);
-  if (w) weft__futex_wake(&w->parked, 1);
+  if (w) {
+    weft__futex_wake(&w->parked, 1);
+    if (weft__trace_active()) weft__trace_instant(WEFT__TK_WAKE, NULL, 0, 0, w->index, 0, 0);
+  }
 }
 
 void weft__pool_wake_all(weft_pool *p) {
@@ -93,6 +100,7 @@ void weft__pool_wake_all(weft_pool *p) {
     /* Woken under the lock: w cannot park again before we release it, so
      * this wake is never spent on a later, unrelated park. */
     weft__futex_wake(&w->parked, 1);
+    if (weft__trace_active()) weft__trace_instant(WEFT__TK_WAKE, NULL, 0, 0, w->index, 0, 0);
   }
   pthread_mutex_unlock(&p->idle_lock);
 }
@@ -106,5 +114,8 @@ void weft__pool_wake_worker(weft_pool *p, weft__worker *w) {
     woke = true;
   }
   pthread_mutex_unlock(&p->idle_lock);
-  if (woke) weft__futex_wake(&w->parked, 1);
+  if (woke) {
+    weft__futex_wake(&w->parked, 1);
+    if (weft__trace_active()) weft__trace_instant(WEFT__TK_WAKE, NULL, 0, 0, w->index, 0, 0);
+  }
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "pool/pool_internal.h"
+#include "trace/trace_internal.h"
 #include "weft/thread.h"
 
 static void pool_free(weft_pool *p) {
@@ -84,6 +85,11 @@ static int start_workers(weft_pool *p) {
   return 0;
 }
 
+/* For weft_log lines: the task running on this thread (its record's address). */
+static uint64_t current_task_id(void) {
+  return (uint64_t)(uintptr_t)weft__tls.task;
+}
+
 int weft_pool_create(weft_pool **out, const weft_pool_options *opts) {
   if (!out) return WEFT_EINVAL;
   weft_pool_options o = opts ? *opts : (weft_pool_options){0};
@@ -95,6 +101,7 @@ int weft_pool_create(weft_pool **out, const weft_pool_options *opts) {
   int rc = pool_alloc(&p, &o, n);
   if (rc != 0) return rc;
   weft__future_helper_install();
+  weft__log_set_context(weft_pool_worker_index, current_task_id);
   weft__registry_add(p);
   rc = start_workers(p);
   if (rc != 0) {
@@ -211,6 +218,8 @@ int weft_submit(weft_pool *p, weft_task_fn fn, void *arg, weft_future **out) {
   }
   *t = (weft__task){.fn = fn, .arg = arg, .future = f};
   weft_future_retain(f); /* the task's reference */
+  if (weft__trace_active() && weft_load_relaxed(&weft__trace_submits))
+    weft__trace_instant(WEFT__TK_SUBMIT, (const void *)fn, WEFT__TN_FN, (uintptr_t)t, 0, 0, 0);
   rc = weft__pool_enqueue(p, t);
   if (rc != 0) {
     weft_future_release(f);

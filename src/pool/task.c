@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "pool/pool_internal.h"
+#include "trace/trace_internal.h"
 
 __thread struct weft__tls weft__tls __attribute__((tls_model("initial-exec")));
 
@@ -71,7 +72,21 @@ void weft__task_cache_flush(void) {
 
 /* ---- running ---- */
 
-static void run_submitted(weft__worker *w, weft__task *t) {
+/* Calls t's function. Traced, it records the task (runs of tiny ones
+ * merged, see weft/trace.h) before anyone can see it finished: a waiter
+ * that stops the trace when its tasks are done must find every record.
+ * chained: t follows this worker's previous task back to back. */
+static inline int call_fn(weft__task *t, bool chained) {
+  if (weft_likely(!weft__trace_active())) return t->fn(t->arg);
+  weft__ttask tt;
+  if (chained) weft__trace_task_begin_chained(&tt);
+  else weft__trace_task_begin(&tt);
+  int rc = t->fn(t->arg);
+  weft__trace_task_end(&tt, (const void *)t->fn, (uint64_t)(uintptr_t)t);
+  return rc;
+}
+
+static void run_submitted(weft__worker *w, weft__task *t, bool chained) {
   weft_future *f = t->future;
   int rc;
   if (w && (weft_load_relaxed(&w->pool->state) & POOL_CANCEL)) {
@@ -79,7 +94,7 @@ static void run_submitted(weft__worker *w, weft__task *t) {
   } else if (weft_future_start(f) != 0) {
     rc = 1; /* cancelled while queued (or finished by someone else): skip */
   } else {
-    rc = t->fn(t->arg);
+    rc = call_fn(t, chained);
     if (rc > 0) rc = WEFT_ETASK; /* tasks return 0 or a negative code */
   }
   if (rc <= 0) {
@@ -93,7 +108,8 @@ static void run_submitted(weft__worker *w, weft__task *t) {
   weft_future_release(f);
 }
 
-void weft__task_run(weft__worker *w, weft__task *t) {
+/* chained: t is a worker's top-level task (see call_fn). */
+static void task_run(weft__worker *w, weft__task *t, bool chained) {
   /* Counted before the task finishes, so that whoever sees it finished
    * also sees it counted (the finish is a release). */
   if (w) weft__stat_add(&w->tasks_run, 1);
@@ -102,17 +118,22 @@ void weft__task_run(weft__worker *w, weft__task *t) {
   weft_group *g = t->group;
   if (weft_likely(g != NULL)) {
     int rc = 0;
-    if (weft_likely(!weft__group_skip(g))) rc = t->fn(t->arg);
+    if (weft_likely(!weft__group_skip(g))) rc = call_fn(t, chained);
     weft__group_finish(g, rc, t->msg);
   } else {
-    run_submitted(w, t);
+    run_submitted(w, t, chained);
   }
   weft__tls.task = outer;
   weft__task_free(t);
 }
 
+void weft__task_run(weft__worker *w, weft__task *t) {
+  task_run(w, t, false);
+}
+
 void weft__task_flush_deferred(weft__worker *w) {
   if (w->defer_n == 0) return;
+  weft__trace_unchain(); /* the flush may wake a waiter: not the next task's time */
   weft__group_finish_many(w->defer_group, w->defer_n);
   w->defer_group = NULL;
   w->defer_n = 0;
@@ -122,12 +143,12 @@ void weft__task_run_top(weft__worker *w, weft__task *t) {
   weft_group *g = t->group;
   if (w->defer_n != 0 && g != w->defer_group) weft__task_flush_deferred(w);
   if (!g) {
-    weft__task_run(w, t);
+    task_run(w, t, true);
     return;
   }
   weft__stat_add(&w->tasks_run, 1);
   weft__tls.task = t; /* top level: no outer task to restore */
-  int rc = weft_likely(!weft__group_skip(g)) ? t->fn(t->arg) : 0;
+  int rc = weft_likely(!weft__group_skip(g)) ? call_fn(t, true) : 0;
   weft__tls.task = NULL;
   if (weft_likely(rc == 0 && t->msg == NULL && w->defer_n < UINT32_MAX)) {
     w->defer_group = g;

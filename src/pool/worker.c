@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include "pool/pool_internal.h"
+#include "trace/trace_internal.h"
 #include "weft/thread.h"
 
 #define SPIN_PAUSES 32   /* pause instructions between two looks for work */
@@ -62,6 +63,7 @@ static weft__task *steal(weft__worker *w) {
     weft__task *t = weft__deque_steal(&p->workers[v].dq);
     if (t) {
       weft__stat_add(&w->tasks_stolen, 1);
+      if (weft__trace_active()) weft__trace_instant(WEFT__TK_STEAL, NULL, 0, 0, v, 0, 0);
       return t;
     }
   }
@@ -126,9 +128,15 @@ static void worker_loop(weft__worker *w) {
       weft__task_flush_deferred(w); /* before going idle: waiters may be done */
       /* Idle time is measured here, at the transition, not per task. */
       uint64_t t0 = weft_now_ns();
+      uint64_t tt0 = 0;
+      if (weft__trace_active()) {
+        weft__trace_unchain(); /* closes a sampled run first: spans must not overlap */
+        tt0 = weft__trace_now();
+      }
       weft_store_relaxed(&w->idle_since, t0);
       t = find_work(w);
       weft__stat_add(&w->idle_ns, weft_now_ns() - t0);
+      if (tt0 && weft__trace_active()) weft__trace_idle(tt0);
       weft_store_relaxed(&w->idle_since, 0);
       if (!t) return;
     }
@@ -143,6 +151,8 @@ void *weft__worker_main(void *arg) {
   char name[32];
   snprintf(name, sizeof name, "%s-%u", p->name, w->index);
   weft_thread_set_self_name(name);
+  weft__trace_thread_role(name, "worker");
+  if (weft__trace_active()) weft__trace_attach_self();
   int rc = p->opts.init ? p->opts.init(p->opts.ctx, w->index) : 0;
   w->init_rc = rc;
   weft_store_relaxed(&w->start_ns, weft_now_ns());

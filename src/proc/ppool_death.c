@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "proc/ppool_internal.h"
+#include "trace/trace_internal.h"
 
 void pp_death(weft_ppool *p, pp_worker *w);
 void pp_harvest(weft_ppool *p, pp_worker *w);
@@ -162,6 +163,9 @@ void pp_harvest(weft_ppool *p, pp_worker *w) {
       mp->run_avg_ns = a ? (a * 7 + s) / 8 + 1 : s + 1;
     }
     snprintf(t->msg, sizeof t->msg, "%.*s", PP_MSG - 1, c->msg);
+    if (c->start_ns && weft__trace_active())
+      weft__trace_ptask(p->fn_ptr[t->fn], t->id, w->child.pid, c->start_ns, c->run_ns, c->cpu_ns,
+                        c->rss_kb);
     uint64_t res_end = c->res_end;
     take_result(p, w, c, t);
     weft_store_release(&r->res_tail, res_end);
@@ -207,6 +211,13 @@ static void end_failed(weft_ppool *p, pp_task *t, int code) {
 
 void pp_death(weft_ppool *p, pp_worker *w) {
   pp_harvest(p, w);
+  if (weft__trace_active()) {
+    /* Unexpected: not asked to stop (a crash, a kill, a timeout). */
+    bool crash = !w->stop_sent || w->killed_timeout;
+    weft__trace_instant(WEFT__TK_PEXIT, NULL, crash ? WEFT__TF_CRASH : 0, 0,
+                        (uint64_t)w->child.pid, w->index,
+                        w->child.exited ? (uint64_t)(uint32_t)w->child.wstatus : 0);
+  }
   /* Died before its ACK: retried with a backoff; a SIGKILL came from
    * outside (a crash in init would be another signal or an exit status). */
   if (w->state == W_STARTING && !w->init_failures) {

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "proc/ppool_internal.h"
+#include "trace/trace_internal.h"
 
 #define DEPTH_TASK 2u
 
@@ -121,6 +122,7 @@ static bool send_task(pp_worker *w, pp_task *t) {
     else if (t->size) memcpy(dst, t->arg, t->size);
   }
   t->arg_end = w->arg_head;
+  if (weft__trace_active()) s.flags |= PP_T_TRACE;
   uint32_t head = weft_load_relaxed(&r->t_head);
   r->t[head % PP_SLOTS] = s;
   /* Dekker with the worker's sleep: store t_head, then read w_sleep. */

@@ -43,6 +43,7 @@ enum { PP_MSG_INIT = 1, PP_MSG_ACK = 2, PP_MSG_ARGFD = 3, PP_MSG_RESFD = 4, PP_M
 #define PP_T_MEMFD 2u  /* argument in a memfd sent before, with PP_MSG_ARGFD */
 #define PP_T_STOP 4u   /* no task: exit once here */
 #define PP_T_CTX 8u    /* a map chunk with ctx: map `map` (PP_MSG_CTXFD when new) */
+#define PP_T_TRACE 16u /* the owner traces: report start, CPU time and peak RSS */
 /* Completion flags. */
 #define PP_C_MEMFD 1u  /* result in a memfd sent before, with PP_MSG_RESFD */
 #define PP_C_VALUE 2u  /* a result is present */
@@ -62,6 +63,9 @@ typedef struct pp_cslot {
   uint64_t res_end;    /* result arena position to release up to */
   uint64_t fail;       /* map chunks: the first failing item */
   uint64_t run_ns;     /* how long it ran */
+  uint64_t start_ns;   /* PP_T_TRACE: when it started (monotonic, as the owner's) */
+  uint64_t cpu_ns;     /* PP_T_TRACE: its CPU time */
+  uint64_t rss_kb;     /* PP_T_TRACE: the worker's peak RSS so far */
   char msg[PP_MSG];
 } pp_cslot;
 

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "proc/ppool_internal.h"
+#include "trace/trace_internal.h"
 
 void pp_death(weft_ppool *p, pp_worker *w);
 void pp_harvest(weft_ppool *p, pp_worker *w);
@@ -50,6 +51,8 @@ int pp_worker_start(weft_ppool *p, pp_worker *w, char *err, size_t errlen) {
                       .common_size = p->common_size};
     int fds[3] = {p->common_fd, w->region_fd, p->efd};
     p->stats.workers_started++;
+    if (weft__trace_active())
+      weft__trace_instant(WEFT__TK_PSTART, NULL, 0, 0, (uint64_t)w->child.pid, w->index, 0);
     if (weft__ctl_send(w->child.ctl, PP_MSG_INIT, &im, sizeof im, fds, 3) != 0) w->gone = true;
     w->state = W_STARTING;
     return 0;

@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "pool/task.h"
 #include "proc/ppool_internal.h"
+#include "trace/trace_internal.h"
 
 /* Spins before sleeping on an empty ring: a task that follows closely is
  * taken without a futex wake (microseconds each way). */
@@ -355,6 +357,13 @@ static int setup(wk *k, pp_init_msg *im) {
   return 0;
 }
 
+static void trace_figures(pp_cslot *c, uint64_t t0, uint64_t cpu0) {
+  c->start_ns = t0;
+  c->cpu_ns = weft__trace_thread_cpu_ns() - cpu0;
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) c->rss_kb = (uint64_t)ru.ru_maxrss; /* KiB on Linux */
+}
+
 int pp_worker_main(const void *arg, size_t size) {
   (void)arg;
   (void)size;
@@ -376,9 +385,13 @@ int pp_worker_main(const void *arg, size_t size) {
     c.msg[0] = '\0';
     c.id = s.id;
     uint64_t t0 = weft_load_relaxed(&k.r->cur_start);
+    /* Profiling for the owner's trace: only asked for while it records. */
+    bool traced = s.flags & PP_T_TRACE;
+    uint64_t cpu0 = traced ? weft__trace_thread_cpu_ns() : 0;
     if (s.flags & PP_T_MAP) run_chunk(&k, &s, &c);
     else run_single(&k, &s, &c);
     c.run_ns = weft_now_ns() - t0;
+    if (traced) trace_figures(&c, t0, cpu0);
     /* Completions are harvested in order: release everything so far. */
     c.res_end = k.res_head;
     push_completion(&k, &c);

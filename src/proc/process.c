@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "proc/launch.h"
+#include "trace/trace_internal.h"
 
 struct weft_process {
   weft__child c;
@@ -15,6 +16,9 @@ struct weft_process {
   bool crashed;       /* a crash note came */
   weft__crash_note note;
   char msg[640];
+  /* Tracing: when it started (ticks; 0 when not traced) and its function. */
+  uint64_t trace_t0;
+  const void *fn;
 };
 
 static bool valid_method(int m) {
@@ -43,8 +47,25 @@ int weft_process_start(weft_process **out, weft_proc_fn fn, const void *arg, siz
     return rc;
   }
   p->msg[0] = '\0';
+  if (weft__trace_active()) {
+    p->fn = (const void *)fn;
+    p->trace_t0 = weft__trace_now();
+    weft__trace_instant(WEFT__TK_PSTART, NULL, 0, 0, (uint64_t)p->c.pid, UINT32_MAX, 0);
+  }
   *out = p;
   return 0;
+}
+
+/* The process's life as a span on its own track, ending when its exit was
+ * noticed here. */
+static void trace_end(weft_process *p) {
+  if (!p->trace_t0 || !weft__trace_active()) return;
+  weft__trace_span(WEFT__TK_PTASK, p->fn, WEFT__TN_FN, p->trace_t0, weft__trace_now(), 0,
+                   WEFT__NOCPU, (uint32_t)p->c.pid);
+  bool crash = p->crashed || WIFSIGNALED(p->c.wstatus);
+  weft__trace_instant(WEFT__TK_PEXIT, NULL, crash ? WEFT__TF_CRASH : 0, 0, (uint64_t)p->c.pid,
+                      UINT32_MAX, (uint64_t)(uint32_t)p->c.wstatus);
+  p->trace_t0 = 0;
 }
 
 static void on_crash_note(weft_process *p, const void *data, size_t len) {
@@ -104,7 +125,10 @@ static int pump(weft_process *p, uint64_t timeout_ns) {
     } else if (kind == WEFT__CTL_CRASH_NOTE) {
       on_crash_note(p, buf, len);
     }
-    if (p->c.exited) describe_end(p);
+    if (p->c.exited) {
+      describe_end(p);
+      trace_end(p);
+    }
   }
   return 0;
 }
