@@ -1,107 +1,78 @@
 /* src/cli/info.c — `weft info`: "know your machine" (the seeds' lscpu advice).
  *
- * Shows what weft's default worker count is made of: the online CPUs, the
- * affinity mask, the cgroup CPU quota, and WEFT_THREADS. Kept small on
- * purpose: caches, SMT and NUMA come with the topo module (hwloc). */
-#include <sched.h>
+ * Prints what weft_topo_query finds (include/weft/topo.h): the CPUs this
+ * process may use (affinity mask, cgroup quota), cores vs SMT threads,
+ * caches, NUMA nodes and memory, then the worker counts weft picks by default
+ * and why. Nothing is computed here: the numbers are the library's. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
 #include "weft/thread.h"
+#include "weft/topo.h"
 #include "cli/cli.h"
 
-/* Formats a CPU set as ranges, "0-3,6" — what taskset and lscpu print. */
-static void format_cpuset(const cpu_set_t *set, char *buf, size_t len) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (int cpu = 0; cpu < CPU_SETSIZE && used < len; cpu++) {
-    if (!CPU_ISSET(cpu, set)) continue;
-    int last = cpu;
-    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set)) last++;
-    int n = last == cpu
-      ? snprintf(buf + used, len - used, "%s%d", used ? "," : "", cpu)
-      : snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "", cpu, last);
-    if (n < 0) break;
-    used += (size_t)n;
-    cpu = last;
+/* 32768 -> "32 KiB", 2097152 -> "2 MiB" (exact binary units when they fit). */
+static const char *human(uint64_t bytes, char *buf, size_t len) {
+  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = (double)bytes;
+  int u = 0;
+  while (v >= 1024 && u < 4) v /= 1024, u++;
+  if (v == (double)(uint64_t)v) snprintf(buf, len, "%.0f %s", v, units[u]);
+  else snprintf(buf, len, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+static void print_cache(const char *name, const weft_topo_cache *c) {
+  char b[32];
+  if (!c->size) {
+    printf("  %-22s unknown\n", name);
+    return;
   }
+  printf("  %-22s %s x %u (line %u B)\n", name, human(c->size, b, sizeof b), c->instances,
+         c->line);
 }
 
-/* Reads the first line of a small file; false when it cannot. */
-static bool read_line(const char *path, char *buf, size_t len) {
-  FILE *f = fopen(path, "r");
-  if (!f) return false;
-  bool ok = fgets(buf, (int)len, f) != NULL;
-  fclose(f);
-  if (ok) buf[strcspn(buf, "\n")] = '\0';
-  return ok;
+static void print_cpus(const weft_topo *t) {
+  printf("  %-22s %u\n", "CPUs usable", t->usable);
+  printf("  %-22s %u\n", "online CPUs", t->online);
+  printf("  %-22s %s (%u CPU%s)\n", "affinity mask", t->allowed_list, t->allowed,
+         t->allowed == 1 ? "" : "s");
+  if (t->quota) printf("  %-22s %u CPU%s (rounded up)\n", "cgroup CPU quota", t->quota,
+                       t->quota == 1 ? "" : "s");
+  else printf("  %-22s none\n", "cgroup CPU quota");
 }
 
-/* The cgroup path of this process for a controller ("cpu"), or for cgroup v2
- * when controller is "": lines of /proc/self/cgroup read "id:ctrl,ctrl:/path". */
-static bool cgroup_path(const char *controller, char *buf, size_t len) {
-  FILE *f = fopen("/proc/self/cgroup", "r");
-  if (!f) return false;
-  char line[512];
-  bool found = false;
-  while (!found && fgets(line, sizeof line, f)) {
-    line[strcspn(line, "\n")] = '\0';
-    char *ctrls = strchr(line, ':'), *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
-    if (!path) continue;
-    *path++ = '\0';
-    ctrls++;
-    bool match = !*controller && !*ctrls;
-    char *save = NULL;
-    for (char *c = strtok_r(ctrls, ",", &save); *controller && c; c = strtok_r(NULL, ",", &save))
-      match |= strcmp(c, controller) == 0;    /* exact name: "cpuacct" is not "cpu" */
-    size_t n = strlen(path);
-    if (!match || n >= len) continue;
-    memcpy(buf, strcmp(path, "/") ? path : "", strcmp(path, "/") ? n + 1 : 1);
-    found = true;
-  }
-  fclose(f);
-  return found;
+static void print_hardware(const weft_topo *t) {
+  printf("hardware (%s, over the allowed CPUs):\n", t->has_hwloc ? "hwloc" : "sysconf only");
+  printf("  %-22s %u\n", "packages", t->packages);
+  printf("  %-22s %u\n", "physical cores", t->cores);
+  printf("  %-22s %u (%u per core%s)\n", "hardware threads", t->pus, t->smt,
+         t->smt > 1 ? ", SMT on" : ", no SMT");
+  print_cache("L1d cache", &t->l1d);
+  print_cache("L2 cache", &t->l2);
+  print_cache("L3 cache", &t->l3);
+  printf("  %-22s %u\n", "NUMA nodes", t->numa_nodes);
+  char a[32], b[32], c[32];
+  printf("  %-22s %s total, %s available\n", "memory", human(t->mem_total, a, sizeof a),
+         human(t->mem_available, b, sizeof b));
+  printf("  %-22s %s\n", "cgroup memory limit",
+         t->mem_limit ? human(t->mem_limit, c, sizeof c) : "none");
 }
 
-/* cgroup v2: cpu.max holds "max 100000" or "<quota> <period>". */
-static bool quota_v2(char *out, size_t len) {
-  char rel[256], path[512], line[128];
-  long long quota, period;
-  if (!cgroup_path("", rel, sizeof rel)) return false;
-  snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", rel);
-  if (!read_line(path, line, sizeof line)) return false;
-  if (sscanf(line, "%lld %lld", &quota, &period) == 2 && period > 0)
-    snprintf(out, len, "%.2f CPUs (cgroup v2 cpu.max: %s)", (double)quota / (double)period, line);
-  else
-    snprintf(out, len, "none (cgroup v2 cpu.max: %s)", line);
-  return true;
-}
-
-/* cgroup v1: cfs_quota_us / cfs_period_us (quota -1 = none). Containers
- * often mount their own cgroup at the root, hence the second path. */
-static bool quota_v1(char *out, size_t len) {
-  char rel[256] = "", path[512], q[64], p[64];
-  cgroup_path("cpu", rel, sizeof rel);
-  const char *roots[2] = {rel, ""};
-  for (int i = 0; i < 2; i++) {
-    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us", roots[i]);
-    if (!read_line(path, q, sizeof q)) continue;
-    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us", roots[i]);
-    if (!read_line(path, p, sizeof p)) continue;
-    long long quota = atoll(q), period = atoll(p);
-    if (quota > 0 && period > 0)
-      snprintf(out, len, "%.2f CPUs (cgroup v1 cfs quota %lld / period %lld)",
-               (double)quota / (double)period, quota, period);
-    else
-      snprintf(out, len, "none (cgroup v1 cfs quota %s)", q);
-    return true;
-  }
-  return false;
-}
-
-static void describe_quota(char *out, size_t len) {
-  if (!quota_v2(out, len) && !quota_v1(out, len)) snprintf(out, len, "none (no cgroup CPU controller)");
+static void print_defaults(const weft_topo *t) {
+  char why[256];
+  printf("default worker counts:\n");
+  printf("  %-22s %s\n", "WEFT_THREADS", t->override ? "set" : "(unset)");
+  printf("  %-22s %s\n", "weft_cpu_count()", weft_topo_workers_why(t, why, sizeof why));
+  printf("  %-22s %u threads\n", "thread pool", t->workers);
+  printf("  %-22s %u processes\n", "process pool", t->workers);
+  printf("  %-22s %u jobs at once (-j)\n", "weft run", t->workers);
+  printf("  %-22s %u loops\n", "aio servers", t->workers);
+  if (t->smt > 1 && t->cores < t->pus)
+    printf("  SMT: %u cores carry %u threads; CPU-bound work may do as well with\n"
+           "  WEFT_THREADS=%u (one per core).\n", t->cores, t->pus, t->cores);
+  printf("CPUs usable = affinity mask capped by the quota, rounded up; it is the\n"
+         "default worker count of every pool (WEFT_THREADS overrides it).\n");
 }
 
 int weft_cli_info(int argc, char **argv) {
@@ -109,24 +80,14 @@ int weft_cli_info(int argc, char **argv) {
     fprintf(stderr, "weft info: unexpected argument '%s'\nusage: weft info\n", argv[1]);
     return 2;
   }
-  cpu_set_t set;
-  char mask[512] = "unknown", quota[256];
-  int in_mask = -1;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    format_cpuset(&set, mask, sizeof mask);
-    in_mask = CPU_COUNT(&set);
+  weft_topo t;
+  if (weft_topo_query(&t) != 0) {
+    fprintf(stderr, "weft info: cannot read the machine's topology\n");
+    return 1;
   }
-  describe_quota(quota, sizeof quota);
-  const char *env = getenv("WEFT_THREADS");
-
   printf("weft %s\n", weft_version_string());
-  printf("  %-22s %u\n", "CPUs usable", weft_cpu_count());
-  printf("  %-22s %ld\n", "online CPUs", sysconf(_SC_NPROCESSORS_ONLN));
-  printf("  %-22s %s (%d CPU%s)\n", "affinity mask", mask, in_mask, in_mask == 1 ? "" : "s");
-  printf("  %-22s %s\n", "cgroup CPU quota", quota);
-  printf("  %-22s %s\n", "WEFT_THREADS", env && *env ? env : "(unset)");
-  printf("CPUs usable = affinity mask capped by the quota, rounded up; it is the\n"
-         "default worker count of every pool (WEFT_THREADS overrides it).\n");
+  print_cpus(&t);
+  print_hardware(&t);
+  print_defaults(&t);
   return 0;
 }
