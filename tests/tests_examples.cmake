@@ -71,3 +71,49 @@ weft_example_test(crash_proof_pool
   "-DLINE6=7 jobs succeeded, 3 crashed"
   "-DLINE7=the pool carries on: map -> OK [11, 21, 31, 41, 51]"
   "-DLINE8=crashes survived: 3")
+weft_example_test(aio_hello
+  "-DLINE0=main: 3 tasks created"
+  "-DLINE1=square(3) done after 10 ms"
+  "-DLINE2=square(2) done after 20 ms"
+  "-DLINE3=square(1) done after 30 ms"
+  "-DLINE4=gather: [1, 4, 9] (in the order given)"
+  "-DREGEX0=created\nsquare\\(3\\)[^\n]*\nsquare\\(2\\)[^\n]*\nsquare\\(1\\)[^\n]*\ngather")
+weft_example_test(aio_echo
+  "-DLINE0=server: listening on 127.0.0.1 (port chosen by the kernel)"
+  "-DLINE1=client: sent \"hello\", got back \"hello\""
+  "-DLINE2=client: sent \"async\", got back \"async\""
+  "-DLINE3=client: sent \"world\", got back \"world\""
+  "-DLINE4=server: 1 connection, 3 lines echoed")
+weft_example_test(aio_http
+  "-DLINE0=GET /      -> HTTP/1.1 200 OK, body \"Hello, world!\""
+  "-DLINE1=GET /async -> HTTP/1.1 200 OK, body \"Hello, world!\""
+  "-DLINE2=GET /bye   -> HTTP/1.1 200 OK, body \"Hello, world!\""
+  "-DLINE3=the server closed the connection after \"Connection: close\""
+  "-DLINE4=server: 1 connection, 3 requests (keep-alive)")
+weft_example_test(aio_fetcher
+  "-DLINE0=1000 responses, in order, max in flight 50"
+  "-DLINE1=results[0..4] = 0 1 4 9 16, results[999] = 998001")
+weft_example_test(aio_pipeline
+  "-DLINE0=2 producers -> 3 squarers -> 1 summer, queues of 4"
+  "-DLINE1=both queues joined: 100 squares summed"
+  "-DLINE2=sum of squares 1..100 = 338350 (expected 338350)"
+  "-DLINE3=workers cancelled after join: 4 of 4")
+weft_example_test(aio_subprocess
+  "-DLINE0=printf 'cherry\\napple\\nbanana\\n' | sort"
+  "-DLINE1=  apple"
+  "-DLINE2=  banana"
+  "-DLINE3=  cherry"
+  "-DREGEX0=  apple\n  banana\n  cherry\n"
+  "-DLINE4=20 bytes piped, printf exited with 0, sort exited with 0")
+weft_example_test(graph_delayed
+  "-DLINE0=built 16 nodes, 0 ran so far"
+  "-DLINE1=total = 44 on inline (15 nodes ran, 1 culled, 15 tasks after fusion)"
+  "-DLINE2=total = 44 on threads:2 (15 nodes ran, 1 culled, 15 tasks after fusion)"
+  "-DLINE3=total = 44 on processes:2 (15 nodes ran, 1 culled, 15 tasks after fusion)"
+  "-DREGEX4=DOT: digraph weft_graph [{] [.][.][.] [(][0-9]+ bytes[)]"
+  "-DLINE5=with a bad input: WEFT_EINVAL"
+  "-DREGEX6=  node 'inc-5' failed: WEFT_EINVAL: inc[(]-5[)]: negative input[;] chain to target: inc-5 -> add-1-2 -> add-2-1 -> total")
+weft_example_test(deadlock_found
+  "-DLINE0=unordered transfers: 1 lock-order problem(s) reported"
+  "-DREGEX1=ordered transfers: 0 new problem[(]s[)][;] balances 90 and 110"
+  "-DREGEX2=possible deadlock [(]lock order, WEFT_DEBUG=locks[)]")

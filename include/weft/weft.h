@@ -11,5 +11,9 @@
 #include "weft/pool.h"
 #include "weft/executor.h"
 #include "weft/proc.h"
+#include "weft/aio.h"
+#include "weft/graph.h"
+#include "weft/trace.h"
+#include "weft/topo.h"
 
 #endif /* WEFT_WEFT_H */

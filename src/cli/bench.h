@@ -11,6 +11,8 @@
  * bench_proc_latency.c  P2 one task's round trip; pipe and futex floors
  * bench_proc_start.c    P5 process start (spawn, fork server, fork) and
  *                       pool worker recycling (max_tasks_per_child = 1)
+ * bench_aio*.c    A1-A3 (`weft bench aio`): servers, load, tasks and queues
+ *                 (bench_aio.h)
  *
  * Every weft measurement and every peer runs the loop bodies of
  * bench/common.h, so only the scheduling differs between rows. */
@@ -38,6 +40,11 @@ typedef struct bench_sizes {
   size_t p2_py_trips;    /* P2: round trips per run, Python */
   size_t p5_tasks;       /* P5: tasks per recycling run (a tenth: starts per run) */
   size_t p5_py_tasks;    /* P5: the same for Python (a fifth: starts per run) */
+  unsigned aio_ms;       /* A1: milliseconds of load per run (A2: rounded up to s) */
+  int aio_runs;          /* A1, A2: runs per server and connection count */
+  size_t a3_tasks;       /* A3: tasks spawned and gathered per run */
+  size_t a3_trips;       /* A3: queue round trips per run */
+  size_t a3_switches;    /* A3: coroutine resume+yield pairs per run */
 } bench_sizes;
 
 typedef struct bench_ctx {
@@ -104,5 +111,13 @@ int bench_proc_tiny(const void *arg, size_t size);
 void bench_print_proc_targets(const bench_ctx *c);
 /* P5 has no target: its recycling cost and ratios, printed with them. */
 void bench_print_p5_notes(const bench_ctx *c);
+/* The aio suite (bench_aio.c): A1 echo, A2 HTTP, A3 tasks and queues; its
+ * ratio tables and targets; the hidden `weft bench aio --serve KIND PORT`
+ * that runs weft's own servers in a process of their own. */
+int bench_a1_echo(bench_ctx *c);
+int bench_a2_http(bench_ctx *c);
+int bench_a3_tasks(bench_ctx *c);
+void bench_print_aio_targets(const bench_ctx *c);
+int bench_aio_serve_main(int argc, char **argv);
 
 #endif /* WEFT_CLI_BENCH_H */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "weft/core.h"
 #include "cli/cli.h"
+#include "cli/help.h"
 
 typedef struct command {
   const char *name;
@@ -22,9 +23,13 @@ static const command commands[] = {
    "every module on built-in data, with times and speedups"},
   {"info",      weft_cli_info, "info",
    "the CPUs this process may use, and why"},
-  {"bench",     weft_cli_bench, "bench pool|proc [--json] [--quick]",
-   "weft and its peers side by side"},
-  {"help",      run_help, "help", "this message"},
+  {"run",       weft_cli_run, "run [options] CMD [::: ARGS...]",
+   "run a command over many inputs in parallel (like GNU parallel)"},
+  {"bench",     weft_cli_bench, "bench SUITE [--json] [--quick]",
+   "weft and its peers side by side (pool|proc|aio|run|graph|all)"},
+  {"trace",     weft_cli_trace, "trace report|top|check FILE",
+   "turn a WEFT_TRACE=out.json trace into a report"},
+  {"help",      run_help, "help [command]", "this message, or one command's options"},
   {"--help",    run_help, NULL, NULL},
   {"-h",        run_help, NULL, NULL},
   {"--version", run_version, "--version", "print the version"},
@@ -40,8 +45,10 @@ static void print_usage(FILE *to) {
 }
 
 static int run_help(int argc, char **argv) {
-  (void)argc, (void)argv;
+  /* `weft help run`; `weft --help` and `weft -h` take no command */
+  if (argc > 1 && strcmp(argv[0], "help") == 0) return weft_cli_help(argv[1]);
   print_usage(stdout);
+  printf("\n`weft help <command>` shows a command's options; `man weft` the manual.\n");
   return 0;
 }
 

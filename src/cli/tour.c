@@ -31,6 +31,15 @@ static const tour_step steps[] = {
   {"Process(target=...).start/join", "weft_process_start/join",      tour_process_objects},
   {"Pool(2).map over processes",   "weft_ppool_map",                 tour_process_pool_map},
   {"pool survives a worker crash", "weft_ppool_submit, ECRASHED",    tour_crash_proof_pool},
+  {"asyncio.run + gather",         "weft_aio_run, _spawn, _gather",  tour_aio_gather},
+  {"wait_for, asyncio.timeout",    "weft_aio_await_timed, scopes",   tour_aio_timeouts},
+  {"asyncio.TaskGroup",            "weft_aio_group_*",               tour_aio_group},
+  {"asyncio.Queue + join",         "weft_aio_queue_*",               tour_aio_queue},
+  {"open_connection/start_server", "weft_aio_tcp_connect/_listen",   tour_aio_streams},
+  {"create_subprocess_exec",       "weft_aio_process_spawn",         tour_aio_subprocess},
+  {"asyncio.to_thread",            "weft_aio_to_thread",             tour_aio_to_thread},
+  {"a server on every core",       "weft_aio_serve_start",           tour_aio_serve},
+  {"dask.delayed, lazy graph",     "weft_graph_add/_compute",        tour_graph},
 };
 #define NSTEPS (sizeof steps / sizeof steps[0])
 
@@ -154,9 +163,8 @@ static void print_later(void) {
   printf("\nspeedup = serial time / weft time, each the best of 3 runs; with %u usable\n"
          "CPUs it is at most %u, and less on a machine that other work keeps busy.\n",
          weft_cpu_count(), weft_cpu_count());
-  printf("\ncoming with later issues: asyncio (aio.h), weft run, Dask delayed (graph.h),\n"
-         "Dask arrays/dataframes (array.h, frame.h), cProfile/logging (trace.h,\n"
-         "weft trace), load balancing (balance.h).\n");
+  printf("\ncoming with later issues: Dask arrays/dataframes (array.h, frame.h),\n"
+         "load balancing (balance.h).\n");
 }
 
 int weft_cli_tour(int argc, char **argv) {

@@ -4,8 +4,9 @@
  * fills a tour_out; tour.c prints the table. Steps live in tour_sync.c
  * (threads and sync), tour_pool.c (channels, the Pool.map family),
  * tour_futures.c (futures, executors) and tour_parallel.c (fork-join,
- * parallel_for, parallel_reduce) tour_proc.c (subprocesses) and tour_procpool.c (process objects and
- * the process pool). */
+ * parallel_for, parallel_reduce), tour_proc.c (subprocesses), tour_procpool.c
+ * (process objects and the process pool) and tour_aio.c (asyncio: tasks,
+ * timeouts, groups, queues, streams, subprocesses, to_thread, serve). */
 #ifndef WEFT_CLI_TOUR_H
 #define WEFT_CLI_TOUR_H
 
@@ -77,5 +78,15 @@ int tour_subprocess(tour_out *out);
 int tour_process_objects(tour_out *out);
 int tour_process_pool_map(tour_out *out);
 int tour_crash_proof_pool(tour_out *out);
+
+int tour_aio_gather(tour_out *out);
+int tour_aio_timeouts(tour_out *out);
+int tour_aio_group(tour_out *out);
+int tour_aio_queue(tour_out *out);
+int tour_aio_streams(tour_out *out);
+int tour_aio_subprocess(tour_out *out);
+int tour_aio_to_thread(tour_out *out);
+int tour_aio_serve(tour_out *out);
+int tour_graph(tour_out *out);
 
 #endif /* WEFT_CLI_TOUR_H */
