@@ -317,7 +317,7 @@ int weft_aio_unix_listen(const char *path, int backlog, weft_aio_server **out) {
   if (out) *out = NULL;
   if (!unix_path_ok(path) || !out) return WEFT_EINVAL;
   if (!weft__aio_loop()) return WEFT_EPERM;
-  weft_aio_server *srv;
+  weft_aio_server *srv = NULL;
   int rc = server_new(WEFT__S_PIPE, &srv);
   if (rc) return rc;
   if ((rc = uv_pipe_bind(&srv->u.pipe, path))) {
