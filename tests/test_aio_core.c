@@ -222,6 +222,84 @@ static void test_yield_interleaves_and_sleep_lasts(void **state) {
   assert_true(r.slept_ns >= 20 * MS); /* never early (no upper bound: noisy machine) */
 }
 
+/* ---- hand-offs: a suspending task runs the next ready one directly ---- */
+
+/* Three tasks relay a token through three queues, ROUNDS times around, so
+ * every suspension finds another task ready: with the assembly switch they
+ * hand the CPU to each other without the scheduler; with ucontext or the lag
+ * watchdog on they go through it. Same order, same sum, in every mode. */
+#define RELAY_TASKS 3
+#define RELAY_ROUNDS 2000
+
+struct relay {
+  weft_aio_queue *q[RELAY_TASKS];
+  int order[RELAY_TASKS * 8], norder;
+  uint64_t sum;
+  int codes[RELAY_TASKS];
+};
+
+struct relay_arg {
+  struct relay *r;
+  int idx;
+};
+
+static int relay_fn(void *arg) {
+  struct relay_arg *a = arg;
+  struct relay *r = a->r;
+  for (int round = 0; round < RELAY_ROUNDS; round++) {
+    void *v;
+    int rc = weft_aio_queue_get(r->q[a->idx], &v);
+    if (rc) return rc;
+    if (r->norder < (int)(sizeof r->order / sizeof r->order[0])) r->order[r->norder++] = a->idx;
+    r->sum += (uintptr_t)v;
+    /* the last task's last put has nobody left to take it: skip it */
+    if (!(a->idx == RELAY_TASKS - 1 && round == RELAY_ROUNDS - 1) &&
+        (rc = weft_aio_queue_put(r->q[(a->idx + 1) % RELAY_TASKS], (void *)((uintptr_t)v + 1))))
+      return rc;
+    if (round % 7 == 0 && (rc = weft_aio_yield())) return rc; /* yields hand off too */
+  }
+  return 0;
+}
+
+static int relay_main(void *arg) {
+  struct relay *r = arg;
+  struct relay_arg args[RELAY_TASKS];
+  weft_aio_task *ts[RELAY_TASKS];
+  for (int i = 0; i < RELAY_TASKS; i++) {
+    if (weft_aio_queue_create(&r->q[i], 0)) return WEFT_ENOMEM;
+    args[i] = (struct relay_arg){r, i};
+  }
+  for (int i = 0; i < RELAY_TASKS; i++) weft_aio_spawn(relay_fn, &args[i], &ts[i]);
+  int rc = weft_aio_queue_put(r->q[0], (void *)(uintptr_t)1);
+  if (!rc) rc = weft_aio_gather(ts, RELAY_TASKS, 0);
+  for (int i = 0; i < RELAY_TASKS; i++) {
+    r->codes[i] = weft_aio_task_code(ts[i]);
+    weft_aio_task_release(ts[i]);
+    weft_aio_queue_destroy(r->q[i]);
+  }
+  return rc;
+}
+
+static void check_relay(const weft_loop_options *opt) {
+  struct relay r = {0};
+  assert_ok(weft_aio_run_ex(relay_main, &r, opt));
+  for (int i = 0; i < RELAY_TASKS; i++) assert_ok(r.codes[i]);
+  /* the token visits 0, 1, 2, 0, 1, 2, ... carrying 1, 2, 3, ...: n hops
+   * sum to n(n+1)/2 */
+  uint64_t n = (uint64_t)RELAY_TASKS * RELAY_ROUNDS;
+  assert_int_equal(r.sum, n * (n + 1) / 2);
+  for (int i = 0; i < r.norder; i++) assert_int_equal(r.order[i], i % RELAY_TASKS);
+}
+
+static void test_handoff_modes(void **state) {
+  (void)state;
+  weft_loop_options direct = {0}, portable = {.ucontext_switch = true},
+                    watched = {.lag_threshold_ns = 10000 * MS};
+  check_relay(&direct);
+  check_relay(&portable);
+  check_relay(&watched);
+}
+
 /* ---- cancellation ---- */
 
 struct cancel_rec {
@@ -564,6 +642,7 @@ int main(void) {
       cmocka_unit_test(test_gather),
       cmocka_unit_test(test_wait_modes),
       cmocka_unit_test(test_yield_interleaves_and_sleep_lasts),
+      cmocka_unit_test(test_handoff_modes),
       cmocka_unit_test(test_cancel),
       cmocka_unit_test(test_cancel_never_lost),
       cmocka_unit_test(test_scopes),

@@ -453,6 +453,76 @@ static void test_destroy_running(void **state) {
   assert_ok(weft__coro_destroy(co));
 }
 
+/* ---- transfer: a coroutine hands the CPU straight to another ---- */
+
+/* Two coroutines bounce a counter between them by transfer, never through
+ * the resumer, each running `rounds` times; the last one yields back. */
+struct relay {
+  weft__coro *a, *b;
+  int rounds, log[64], nlog;
+};
+
+static void *relay_fn(void *arg) {
+  struct relay *r = arg;
+  weft__coro *me = weft__coro_current(), *other = me == r->a ? r->b : r->a;
+  for (int i = 0; i < r->rounds; i++) {
+    r->log[r->nlog++] = me == r->a ? 'a' : 'b';
+    assert_int_equal(weft__coro_get_status(other), WEFT__CORO_SUSPENDED);
+    assert_ok(weft__coro_transfer(me, other, (void *)(intptr_t)i));
+    assert_ptr_equal(weft__coro_current(), me);
+  }
+  return NULL;
+}
+
+static void test_transfer(void **state) {
+  if (skip_missing(state)) return;
+  struct relay r = {.rounds = 5};
+  r.a = make(state, relay_fn, &r, 0);
+  r.b = make(state, relay_fn, &r, 0);
+  if (!weft__coro_can_transfer(r.a, r.b) && backend_of(state) == WEFT__CORO_UCONTEXT) {
+    /* outside a coroutine nothing is transferable; on ucontext never */
+    assert_weft(weft__coro_transfer(r.a, r.b, NULL), WEFT_EINVAL);
+    assert_ok(weft__coro_destroy(r.a));
+    assert_ok(weft__coro_destroy(r.b));
+    return;
+  }
+  /* from outside any coroutine: refused, nothing happens */
+  assert_false(weft__coro_can_transfer(r.a, r.b));
+  assert_weft(weft__coro_transfer(r.a, r.b, NULL), WEFT_EINVAL);
+  /* one resume of a runs a, b, a, b, ... until one of them dies: its
+   * return comes back to this resume, whichever coroutine it was */
+  assert_ok(weft__coro_resume(r.a, NULL, NULL));
+  assert_null(weft__coro_current());
+  assert_int_equal(r.nlog, 10);
+  for (int i = 0; i < 10; i++) assert_int_equal(r.log[i], i % 2 ? 'b' : 'a');
+  /* a finished its 5 rounds after b's 5th transfer; b is suspended */
+  assert_int_equal(weft__coro_get_status(r.a), WEFT__CORO_DEAD);
+  assert_int_equal(weft__coro_get_status(r.b), WEFT__CORO_SUSPENDED);
+  assert_ok(weft__coro_resume(r.b, NULL, NULL)); /* b's last round ends */
+  assert_int_equal(weft__coro_get_status(r.b), WEFT__CORO_DEAD);
+  assert_ok(weft__coro_destroy(r.a));
+  assert_ok(weft__coro_destroy(r.b));
+}
+
+static void *self_transfer_fn(void *arg) {
+  weft__coro *me = weft__coro_current(), *dead = arg;
+  assert_weft(weft__coro_transfer(me, me, NULL), WEFT_EINVAL);   /* to itself */
+  assert_weft(weft__coro_transfer(me, dead, NULL), WEFT_EINVAL); /* to a dead one */
+  assert_weft(weft__coro_transfer(NULL, dead, NULL), WEFT_EINVAL);
+  return NULL;
+}
+
+static void test_transfer_refused(void **state) {
+  if (skip_missing(state)) return;
+  weft__coro *dead = make(state, noop_fn, NULL, 0);
+  assert_ok(weft__coro_resume(dead, NULL, NULL));
+  weft__coro *co = make(state, self_transfer_fn, dead, 0);
+  assert_ok(weft__coro_resume(co, NULL, NULL));
+  assert_int_equal(weft__coro_get_status(co), WEFT__CORO_DEAD);
+  assert_ok(weft__coro_destroy(co));
+  assert_ok(weft__coro_destroy(dead));
+}
+
 static weft__coro_backend be_asm = WEFT__CORO_ASM, be_uc = WEFT__CORO_UCONTEXT;
 
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_asm), cmocka_unit_test_prestate(fn, &be_uc)
@@ -463,6 +533,7 @@ int main(void) {
       BOTH(test_values),   BOTH(test_floating_point), BOTH(test_overflow),
       BOTH(test_chained_handler), BOTH(test_threads),
       BOTH(test_bad_args), BOTH(test_destroy_running),
+      BOTH(test_transfer), BOTH(test_transfer_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

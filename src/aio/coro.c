@@ -63,6 +63,26 @@ static void switch_into(weft__coro *co) {
 #endif
 }
 
+/* ASan, first thing after a switch lands on co's stack: the stack we came
+ * from is co's resumer's — unless a transfer brought us here, which already
+ * copied the real resumer's bounds into co (the stack we came from is then
+ * another coroutine's). */
+static inline void asan_landed(weft__coro *co, void *fake) {
+#if CORO_ASAN
+  const void *bottom;
+  size_t size;
+  __sanitizer_finish_switch_fiber(fake, &bottom, &size);
+  if (co->via_transfer) {
+    co->via_transfer = false;
+  } else {
+    co->caller_bottom = bottom;
+    co->caller_size = size;
+  }
+#else
+  (void)co, (void)fake;
+#endif
+}
+
 /* dying: the coroutine never runs again, so ASan may drop its fake stack. */
 static void switch_out(weft__coro *co, int dying) {
 #if CORO_ASAN
@@ -74,15 +94,11 @@ static void switch_out(weft__coro *co, int dying) {
 #endif
   (void)dying;
   raw_switch(co, 0);
-#if CORO_ASAN
-  __sanitizer_finish_switch_fiber(co->asan_fake, &co->caller_bottom, &co->caller_size);
-#endif
+  asan_landed(co, co->asan_fake);
 }
 
 void weft__coro_entry(weft__coro *co) {
-#if CORO_ASAN
-  __sanitizer_finish_switch_fiber(NULL, &co->caller_bottom, &co->caller_size);
-#endif
+  asan_landed(co, NULL);
   co->result = co->fn(co->arg);
   co->transfer = co->result;
   co->status = WEFT__CORO_DEAD;
@@ -165,9 +181,47 @@ int weft__coro_resume(weft__coro *co, void *in, void **out) {
 int weft__coro_yield(void *out, void **in) {
   weft__coro *co = weft__coro_tl_current;
   if (!co) return WEFT_EINVAL;
+  /* set here, not by the resumer: after a transfer the resumer's resume
+   * returns for a different coroutine than the one that yields */
+  co->status = WEFT__CORO_SUSPENDED;
   co->transfer = out;
   switch_out(co, 0);
   if (in) *in = co->transfer;
+  return 0;
+}
+
+bool weft__coro_can_transfer(const weft__coro *from, const weft__coro *to) {
+#if defined(WEFT_CORO_HAVE_ASM)
+  return from && to && from != to && from == weft__coro_tl_current &&
+         to->status == WEFT__CORO_SUSPENDED && from->backend == WEFT__CORO_ASM &&
+         to->backend == WEFT__CORO_ASM;
+#else
+  (void)from, (void)to;
+  return false;
+#endif
+}
+
+int weft__coro_transfer(weft__coro *from, weft__coro *to, void *in) {
+  if (!weft__coro_can_transfer(from, to)) return WEFT_EINVAL;
+#if defined(WEFT_CORO_HAVE_ASM)
+  from->status = WEFT__CORO_SUSPENDED;
+  to->status = WEFT__CORO_RUNNING;
+  to->transfer = in;
+  to->caller_sp = from->caller_sp; /* to's yield goes where from's would have */
+#if CORO_ASAN
+  to->caller_bottom = from->caller_bottom;
+  to->caller_size = from->caller_size;
+  to->via_transfer = true;
+  __sanitizer_start_switch_fiber(&from->asan_fake, to->stack.lo, to->stack.size);
+#endif
+#if WEFT__TSAN
+  to->tsan_caller = from->tsan_caller;
+  __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
+  weft__coro_tl_current = to;
+  weft__coro_switch_asm(&from->sp, to->sp);
+  asan_landed(from, from->asan_fake);
+#endif
   return 0;
 }
 

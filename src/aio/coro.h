@@ -81,6 +81,20 @@ int weft__coro_resume(weft__coro *co, void *in, void **out);
  * Returns 0, or WEFT_EINVAL when not called from a coroutine. */
 int weft__coro_yield(void *out, void **in);
 
+/* Symmetric switch, from inside the running coroutine `from`: suspends it
+ * and runs `to` (suspended) in its place, as if from's resumer had resumed
+ * `to` — to's next yield (or return) goes back to that resumer, whose
+ * weft__coro_resume then returns. One switch instead of two through the
+ * resumer. `in` is what to's pending yield receives. Returns when `from` is
+ * resumed or transferred to again: 0, or WEFT_EINVAL (and nothing happens)
+ * unless weft__coro_can_transfer(from, to): from is the running coroutine,
+ * to is another, suspended one, and both use the assembly backend (a
+ * ucontext resumer context cannot be handed on: it points into itself). The status of a coroutine that
+ * yields is set by the yield, so a resumer must not assume the coroutine it
+ * resumed is the one that came back. */
+bool weft__coro_can_transfer(const weft__coro *from, const weft__coro *to);
+int weft__coro_transfer(weft__coro *from, weft__coro *to, void *in);
+
 /* The coroutine running on this thread, or NULL on a thread's own stack. */
 weft__coro *weft__coro_current(void);
 

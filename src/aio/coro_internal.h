@@ -3,6 +3,7 @@
 #ifndef WEFT_AIO_CORO_INTERNAL_H
 #define WEFT_AIO_CORO_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "aio/coro.h"
 
@@ -29,6 +30,7 @@ struct weft__coro {
   const void *caller_bottom;
   size_t caller_size;
   void *asan_fake;
+  bool via_transfer; /* ASan: a transfer set caller_bottom/size already */
   /* TSan: this coroutine's fiber and its resumer's. Not pooled with the
    * stack: a fiber keeps the frames its coroutine never returned from (at
    * least weft__coro_entry) on TSan's shadow stack, which a reused fiber

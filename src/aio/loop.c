@@ -195,14 +195,14 @@ void weft_loop_destroy(weft_loop *l) {
 
 /* ---- running ---- */
 
+/* Slices of tasks that suspend straight into the next ready task
+ * (task.c: switch_away) count against the same budget. */
 static void run_pass(weft_loop *l) {
-  for (int n = 0; n < PASS_BUDGET && l->ready_head; n++) {
-    weft_aio_task *t = l->ready_head;
-    l->ready_head = t->next_ready;
-    if (!l->ready_head) l->ready_tail = NULL;
-    t->in_ready = false;
-    weft__aio_task_run(t);
+  for (l->pass_left = PASS_BUDGET; l->pass_left > 0 && l->ready_head;) {
+    l->pass_left--;
+    weft__aio_task_run(weft__aio_ready_pop(l));
   }
+  l->pass_left = 0;
 }
 
 static void cancel_all(weft_loop *l) {

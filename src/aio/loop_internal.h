@@ -64,6 +64,7 @@ struct weft_loop {
   unsigned holds;
   uint64_t next_id;
   bool running, exposed, accepting, main_done;
+  int pass_left;           /* slices left in this scheduler pass */
   bool in_uv;              /* inside uv_run: a task made ready must stop it */
   uv_async_t async;
   pthread_mutex_t post_mu;
@@ -78,6 +79,7 @@ int weft__aio_task_new(weft_loop *l, const char *name, weft_aio_fn fn, void *arg
                        weft_aio_task **out);
 void weft__aio_task_run(weft_aio_task *t);   /* scheduler: one slice */
 void weft__aio_make_ready(weft_aio_task *t);
+weft_aio_task *weft__aio_ready_pop(weft_loop *l); /* the ready queue is not empty */
 void weft__aio_watch_add(weft_aio_task *t, weft__aio_watch *w);
 void weft__aio_watch_remove(weft_aio_task *t, weft__aio_watch *w);
 void weft__aio_abandon(weft_aio_task *t);    /* deadlocked at loop end */
