@@ -35,6 +35,7 @@ static void fs_abort(weft__aio_wait *w, int why) {
 
 static void fs_init(fsop *op) {
   weft__aio_wait_init(&op->w, fs_abort);
+  op->w.op = "file";
   op->why = 0;
   op->req.data = op;
 }

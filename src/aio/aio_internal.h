@@ -50,6 +50,8 @@ struct weft__aio_wait {
   bool aborted;             /* the core already handed it an interruption */
   weft__aio_wait *next, *prev; /* free for the waited-on object's lists */
   void *data;               /* free for the waited-on object */
+  const char *op;           /* what is awaited, for traces ("read", a literal);
+                               NULL: "wait". Set after weft__aio_wait_init. */
 };
 
 void weft__aio_wait_init(weft__aio_wait *w, weft__aio_abort_fn abort);

@@ -46,9 +46,10 @@ struct weft_aio_cond {
 };
 
 /* Registers w on l and sleeps; returns the wake's code. */
-static int wait_on(weft__wlist *l) {
+static int wait_on(weft__wlist *l, const char *op) {
   weft__aio_wait w;
   weft__aio_wait_init(&w, weft__wl_abort);
+  w.op = op; /* for traces */
   weft__wl_push(l, &w);
   return weft__aio_suspend(&w);
 }
@@ -77,7 +78,7 @@ int weft_aio_lock_acquire(weft_aio_lock *l) {
     l->owner = me;
     return 0;
   }
-  return wait_on(&l->waiters); /* 0: release made us the owner */
+  return wait_on(&l->waiters, "lock"); /* 0: release made us the owner */
 }
 
 int weft_aio_lock_release(weft_aio_lock *l) {
@@ -117,7 +118,7 @@ int weft_aio_sem_acquire(weft_aio_sem *s) {
     s->value--;
     return 0;
   }
-  return wait_on(&s->waiters); /* 0: a release handed us its unit */
+  return wait_on(&s->waiters, "semaphore"); /* 0: a release handed us its unit */
 }
 
 int weft_aio_sem_release(weft_aio_sem *s) {
@@ -164,7 +165,7 @@ int weft_aio_event_wait(weft_aio_event *e) {
   if (!e) return WEFT_EINVAL;
   int rc = weft__aio_check();
   if (rc) return rc;
-  return e->set ? 0 : wait_on(&e->waiters);
+  return e->set ? 0 : wait_on(&e->waiters, "event");
 }
 
 /* ---- condition ---- */
@@ -207,6 +208,7 @@ int weft_aio_cond_wait(weft_aio_cond *c) {
   weft_aio_lock *lock = c->lock; /* c may be destroyed while we wait */
   weft__aio_wait w;
   weft__aio_wait_init(&w, weft__wl_abort);
+  w.op = "condition";
   weft__wl_push(&c->waiters, &w);
   weft_aio_lock_release(lock);
   rc = weft__aio_suspend(&w);

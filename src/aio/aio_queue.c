@@ -158,6 +158,7 @@ int weft_aio_queue_put(weft_aio_queue *q, void *item) {
   }
   qwait p;
   weft__aio_wait_init(&p.w, weft__wl_abort);
+  p.w.op = "queue put";
   p.item = item;
   return wait_on(&q->putters, &p.w); /* 0: a getter moved our item in */
 }
@@ -179,6 +180,7 @@ int weft_aio_queue_get(weft_aio_queue *q, void **item) {
   }
   qwait g;
   weft__aio_wait_init(&g.w, weft__wl_abort);
+  g.w.op = "queue get";
   g.item = NULL;
   int rc = wait_on(&q->getters, &g.w);
   if (rc == 0) *item = g.item; /* handed over by a put */
@@ -201,6 +203,7 @@ int weft_aio_queue_join(weft_aio_queue *q) {
   if (q->unfinished == 0) return 0;
   weft__aio_wait w;
   weft__aio_wait_init(&w, weft__wl_abort);
+  w.op = "queue join";
   return wait_on(&q->joiners, &w);
 }
 

@@ -100,6 +100,7 @@ int weft_aio_signal_wait(int signum) {
   }
   weft__aio_wait w;
   weft__aio_wait_init(&w, abort_wait);
+  w.op = "signal";
   weft__wl_push(&s->waiters, &w);
   return weft__aio_suspend(&w);
 }

@@ -48,6 +48,7 @@ int weft_aio_await_future(weft_future *f) {
   if (weft_future_is_finished(f)) return weft_future_wait(f);
   struct fut_wait c = {.loop = l, .f = f};
   weft__aio_wait_init(&c.wait, fut_abort);
+  c.wait.op = "future";
   c.wait.data = &c;
   weft__aio_hold(l);
   int rc = weft_future_on_done(f, fut_done, &c);

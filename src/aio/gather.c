@@ -96,6 +96,7 @@ static int wait_many(weft_aio_task *const *ts, size_t n, enum mode mode, size_t 
   m.watches = n <= SMALL ? small : malloc(n * sizeof *m.watches);
   if (!m.watches) return WEFT_ENOMEM;
   weft__aio_wait_init(&m.wait, many_abort);
+  m.wait.op = "gather";
   m.wait.data = &m;
   for (size_t i = 0; i < n; i++) {
     m.watches[i] = (weft__aio_watch){.fire = many_fired, .ctx = &m, .index = i};
@@ -212,6 +213,7 @@ static int wait_members(struct weft_aio_group_impl *g) {
   if (g->live == 0) return 0;
   weft__aio_wait w;
   weft__aio_wait_init(&w, group_wait_abort);
+  w.op = "group";
   w.data = g;
   g->waiter = &w;
   g->interrupted = 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "aio/loop_internal.h"
+#include "trace/trace_internal.h"
 #include "core/internal.h"
 
 enum { PASS_BUDGET = 256 };
@@ -280,6 +281,7 @@ int weft_loop_run(weft_loop *l, weft_aio_fn main, void *arg) {
   if (rc == 0) {
     l->main = m;
     if (l->opt.lag_threshold_ns) weft__aio_watchdog_start(l);
+    if (weft__trace_active()) weft__trace_thread_role("aio-loop", "loop");
     rc = drive(l, main_done);
     if (rc == WEFT_EDEADLK) {
       cancel_all(l); /* the main task too: their cleanup runs */

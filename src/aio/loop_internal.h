@@ -38,6 +38,7 @@ struct weft_aio_task {
   weft_aio_task *next_ready;
   weft_aio_task *all_next, *all_prev; /* the loop's unfinished tasks */
   char *name;              /* NULL: "task <id>" is made when asked */
+  const char *trace_name;  /* name interned for traces, on first need */
   uint64_t id;
 };
 
@@ -65,6 +66,7 @@ struct weft_loop {
   uint64_t next_id;
   bool running, exposed, accepting, main_done;
   int pass_left;           /* slices left in this scheduler pass */
+  uint64_t slice_t0;       /* trace ticks when the running slice began; 0: off */
   bool in_uv;              /* inside uv_run: a task made ready must stop it */
   uv_async_t async;
   pthread_mutex_t post_mu;

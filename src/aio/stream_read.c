@@ -109,6 +109,7 @@ static void read_abort(weft__aio_wait *w, int why) {
 static int wait_data(weft_aio_stream *s, char *dst, size_t cap) {
   weft__aio_wait w;
   weft__aio_wait_init(&w, read_abort);
+  w.op = "read";
   w.data = s;
   s->reader = &w;
   s->rdst = dst;

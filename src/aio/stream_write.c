@@ -163,6 +163,7 @@ static void wwait_abort(weft__aio_wait *w, int why) {
 static int wait_queued(weft_aio_stream *s, size_t limit) {
   wwaiter ww;
   weft__aio_wait_init(&ww.w, wwait_abort);
+  ww.w.op = "write";
   ww.s = s;
   ww.limit = limit;
   weft__wl_push(&s->wwait, &ww.w);
@@ -243,6 +244,7 @@ int weft_aio_shutdown(weft_aio_stream *s) {
   if (rc) return weft__aio_uv_error(rc, "shutdown");
   weft__aio_wait w;
   weft__aio_wait_init(&w, shut_abort);
+  w.op = "shutdown";
   w.data = s;
   s->shut_wait = &w;
   weft__stream_hold(s);

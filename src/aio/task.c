@@ -13,6 +13,7 @@
 #include <string.h>
 #include "aio/loop_internal.h"
 #include "core/internal.h"
+#include "trace/trace_internal.h"
 
 __thread weft_loop *weft__aio_tls_loop;
 
@@ -47,6 +48,32 @@ weft_aio_task *weft__aio_ready_pop(weft_loop *l) {
   if (!l->ready_head) l->ready_tail = NULL;
   t->in_ready = false;
   return t;
+}
+
+/* ---- tracing (WEFT_TRACE): a CORO span per slice, an IO span per wait ----
+ * Off, each hook is one predictable branch. A named task's spans carry its
+ * name (interned once: names are freed with their task, spans outlive it),
+ * an unnamed one's its function. */
+
+static inline void slice_begin(weft_loop *l) {
+  l->slice_t0 = weft__trace_active() ? weft__trace_now() : 0;
+}
+
+static void trace_slice(weft_aio_task *t, uint64_t t0) {
+  if (t->name && !t->trace_name) t->trace_name = weft__trace_intern(t->name);
+  if (t->trace_name)
+    weft__trace_span(WEFT__TK_CORO, t->trace_name, WEFT__TN_STR, t0, weft__trace_now(), t->id,
+                     0, 0);
+  else
+    weft__trace_span(WEFT__TK_CORO, (const void *)t->fn, WEFT__TN_FN, t0, weft__trace_now(),
+                     t->id, 0, 0);
+}
+
+static inline void slice_end(weft_loop *l, weft_aio_task *t) {
+  if (weft_unlikely(l->slice_t0)) {
+    if (weft__trace_active()) trace_slice(t, l->slice_t0);
+    l->slice_t0 = 0;
+  }
 }
 
 /* ---- creation and lifetime ---- */
@@ -187,8 +214,10 @@ void weft__aio_task_run(weft_aio_task *t) {
   t->state = TASK_RUNNING;
   l->current = t;
   if (l->watchdog) weft__aio_watchdog_slice(l, t);
+  slice_begin(l);
   weft__coro_resume(t->co, NULL, NULL);
   t = l->current; /* the slice may have moved on to other tasks (switch_away) */
+  slice_end(l, t); /* a task that died; one that suspended ended its slice itself */
   if (l->watchdog) weft__aio_watchdog_slice(l, NULL);
   l->current = NULL;
   if (weft__coro_get_status(t->co) == WEFT__CORO_DEAD) finish(t, t->code);
@@ -201,12 +230,14 @@ void weft__aio_task_run(weft_aio_task *t) {
  * with the lag watchdog, which times each slice from the scheduler. */
 static void switch_away(weft_aio_task *t) {
   weft_loop *l = t->loop;
+  slice_end(l, t);
   weft_aio_task *n = l->ready_head;
   if (n && n != t && n->co && l->pass_left > 0 && !l->watchdog) {
     weft__aio_ready_pop(l);
     l->pass_left--;
     n->state = TASK_RUNNING;
     l->current = n;
+    slice_begin(l);
     if (weft__coro_transfer(t->co, n->co, NULL) == 0)
       return; /* t runs again: whoever resumed it set l->current back to t */
     /* not transferable (the ucontext backend): n goes back to the front */
@@ -376,7 +407,11 @@ int weft__aio_suspend_until(weft__aio_wait *w, uint64_t wake_at_ns) {
     uint64_t at = deadline < wake_at_ns ? deadline : wake_at_ns;
     if (at != WEFT_FOREVER) arm(t, at);
     t->state = TASK_WAITING;
+    uint64_t w0 = weft__trace_active() ? weft__trace_now() : 0;
     switch_away(t);
+    if (weft_unlikely(w0) && weft__trace_active())
+      weft__trace_span(WEFT__TK_IO, w->op ? w->op : "wait", WEFT__TN_STR, w0, weft__trace_now(),
+                       t->id, 0, 0);
     if (at != WEFT_FOREVER && t->timer) uv_timer_stop(t->timer);
     t->wake_at = WEFT_FOREVER;
   }
@@ -395,6 +430,7 @@ int weft_aio_sleep(uint64_t ns) {
   if (ns == 0) return weft_aio_yield();
   weft__aio_wait w;
   weft__aio_wait_init(&w, NULL);
+  w.op = "sleep";
   return weft__aio_suspend_until(&w, weft_deadline_after(ns));
 }
 
@@ -471,6 +507,7 @@ static int await_with(weft_aio_task *t, weft__aio_abort_fn abort) {
   if (t->state == TASK_DONE) return t->code;
   struct await_ctx c = {.target = t};
   weft__aio_wait_init(&c.wait, abort);
+  c.wait.op = "await";
   c.wait.data = &c;
   c.watch.fire = await_fired;
   c.watch.ctx = &c;

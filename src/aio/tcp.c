@@ -92,6 +92,7 @@ int weft__aio_resolve(const char *host, int port, int socktype, bool passive,
   op->req.data = op;
   weft__aio_wait w;
   weft__aio_wait_init(&w, gai_abort);
+  w.op = "resolve";
   w.data = op;
   op->w = &w;
   int rc = uv_getaddrinfo(weft__aio_uv(weft__aio_loop()), &op->req, gai_cb, host, svc, &hints);
@@ -132,6 +133,7 @@ static void connect_abort(weft__aio_wait *w, int why) {
 static int connect_wait(weft_aio_stream *s) {
   weft__aio_wait w;
   weft__aio_wait_init(&w, connect_abort);
+  w.op = "connect";
   w.data = s;
   s->conn_wait = &w;
   int rc = weft__aio_suspend(&w);
@@ -371,6 +373,7 @@ int weft_aio_accept(weft_aio_server *srv, weft_aio_stream **out) {
     if (srv->pending) return accept_now(srv, out);
     weft__aio_wait w;
     weft__aio_wait_init(&w, accept_abort);
+    w.op = "accept";
     weft__wl_push(&srv->waiters, &w);
     if (srv->nwait++ == 0) uv_ref(&srv->u.h);
     srv->users++;

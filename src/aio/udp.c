@@ -166,6 +166,7 @@ int weft_aio_udp_recv(weft_aio_udp *u, void *buf, size_t cap, size_t *n,
   rwaiter rw;
   memset(&rw, 0, sizeof rw);
   weft__aio_wait_init(&rw.w, recv_abort);
+  rw.w.op = "recv";
   rw.u = u;
   rw.buf = buf;
   rw.cap = cap;
@@ -222,6 +223,7 @@ static int send_queued(weft_aio_udp *u, const struct sockaddr *addr, const void 
   u->sends = op;
   weft__aio_wait w;
   weft__aio_wait_init(&w, send_abort);
+  w.op = "send";
   w.data = op;
   op->w = &w;
   rc = weft__aio_suspend(&w);
