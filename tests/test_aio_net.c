@@ -22,50 +22,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "aio_testutil.h"
 #include "weft/aio.h"
 
 #define MS WEFT_MS
 
 extern char **environ;
-
-/* ---- checks inside tasks ---- */
-
-static char g_fail[512];
-
-static void note_fail(int line, const char *fmt, ...) {
-  if (g_fail[0]) return;
-  int k = snprintf(g_fail, sizeof g_fail, "line %d: ", line);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(g_fail + k, sizeof g_fail - (size_t)k, fmt, ap);
-  va_end(ap);
-}
-
-#define T_TRUE(c)                                                                        \
-  do {                                                                                   \
-    if (!(c)) {                                                                          \
-      note_fail(__LINE__, "%s", #c);                                                     \
-      return WEFT_EIO;                                                                   \
-    }                                                                                    \
-  } while (0)
-#define T_EQ(a, b)                                                                       \
-  do {                                                                                   \
-    long long a_ = (long long)(a), b_ = (long long)(b);                                  \
-    if (a_ != b_) {                                                                      \
-      note_fail(__LINE__, "%s == %s: %lld vs %lld", #a, #b, a_, b_);                     \
-      return WEFT_EIO;                                                                   \
-    }                                                                                    \
-  } while (0)
-#define T_RC(expr, want)                                                                 \
-  do {                                                                                   \
-    int r_ = (expr), w_ = (want);                                                        \
-    if (r_ != w_) {                                                                      \
-      note_fail(__LINE__, "%s: %s, expected %s (last error: %s)", #expr, weft_err_name(r_), \
-                weft_err_name(w_), weft_aio_last_error());                               \
-      return WEFT_EIO;                                                                   \
-    }                                                                                    \
-  } while (0)
-#define T_OK(expr) T_RC((expr), 0)
 
 static bool g_skip;
 static char g_skip_why[256];

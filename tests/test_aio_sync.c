@@ -17,32 +17,10 @@
 #include <string.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "aio_testutil.h"
 #include "weft/aio.h"
 
 #define MS WEFT_MS
-#define BAD (-9999) /* a task's code after a failed check */
-
-static int failures;
-
-#define CHECK(c)                                                                \
-  do {                                                                          \
-    if (!(c)) {                                                                 \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);     \
-      failures++;                                                               \
-      return BAD;                                                               \
-    }                                                                           \
-  } while (0)
-
-#define CHECK_RC(expr, expect)                                                  \
-  do {                                                                          \
-    int r_ = (expr), x_ = (expect);                                             \
-    if (r_ != x_) {                                                             \
-      fprintf(stderr, "%s:%d: %s = %s, expected %s\n", __FILE__, __LINE__,     \
-              #expr, weft_err_name(r_), weft_err_name(x_));                     \
-      failures++;                                                               \
-      return BAD;                                                               \
-    }                                                                           \
-  } while (0)
 
 static weft_aio_task *go(weft_aio_fn fn, void *arg) {
   weft_aio_task *t = NULL;
