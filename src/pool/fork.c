@@ -71,6 +71,19 @@ bool weft__registry_remove(weft_pool *p) {
   return q != NULL;
 }
 
+void weft__registry_foreach(void (*fn)(weft_pool *p, void *ctx), void *ctx) {
+  pthread_mutex_lock(&reg_lock);
+  for (weft_pool *q = reg_head; q; q = q->reg_next) fn(q, ctx);
+  pthread_mutex_unlock(&reg_lock);
+}
+
+bool weft__registry_empty(void) {
+  pthread_mutex_lock(&reg_lock);
+  bool empty = reg_head == NULL;
+  pthread_mutex_unlock(&reg_lock);
+  return empty;
+}
+
 bool weft__is_default_pool(const weft_pool *p) {
   return p == weft_load_acquire(&default_pool);
 }

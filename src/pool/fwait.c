@@ -77,7 +77,9 @@ static int helper(weft_future *f, uint64_t deadline_ns) {
   weft__worker *w = weft__tls.worker;
   if (!w) return WEFT_EAGAIN;
   struct fwait c = {f, NULL, deadline_ns != WEFT_FOREVER};
+  weft__waitmark *wm = weft__wait_begin("weft_future_wait", f); /* for stall reports */
   int rc = weft__worker_help(w, fut_done, &c, deadline_ns, fut_reg);
+  weft__wait_end(wm);
   if (c.k) detach(c.k);
   return rc;
 }

@@ -205,11 +205,13 @@ int weft_group_wait(weft_group *g) {
   if (!g || !g->pool) return WEFT_EINVAL;
   if (weft__pool_forked(g->pool)) return WEFT_EFORKED;
   if (!group_done(g)) {
+    weft__waitmark *wm = weft__wait_begin("weft_group_wait", g); /* for stall reports */
     weft__worker *w = weft__tls.worker;
     if (w && w->pool == g->pool)
       weft__worker_help(w, group_done, g, WEFT_FOREVER, group_reg);
     else
       wait_outside(g);
+    weft__wait_end(wm);
   }
   int rc = weft_load_relaxed(&g->error);
   /* The cached check: a full chain walk per wait would cost O(depth). */

@@ -109,6 +109,7 @@ int weft_pool_create(weft_pool **out, const weft_pool_options *opts) {
     pool_free(p);
     return rc;
   }
+  weft__stall_pool_created();
   *out = p;
   return 0;
 }
@@ -148,6 +149,7 @@ int weft_pool_destroy(weft_pool *p) {
   /* A parent's pool in a forked child: its threads do not exist here and its
    * locks may be held by them. Only the memory is ours to free. */
   if (!weft__pool_forked(p)) weft_pool_shutdown(p, WEFT_SHUTDOWN_DRAIN);
+  weft__stall_pool_destroyed(p); /* may stop the watchdog: p was its last pool */
   pool_free(p);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "pool/deque.h"
 #include "pool/inject.h"
 #include "pool/sched.h"
+#include "pool/stalls.h"
 #include "pool/task.h"
 
 #define WEFT__MAX_THREADS 1024
@@ -36,6 +37,8 @@ struct weft__worker {
    * weft__task_run_top): the worker's own, so plain fields. */
   weft_group *defer_group;
   uint32_t defer_n;
+  /* The stall watchdog's view of this worker (stalls.h). */
+  weft__stallslot stall;
   /* Parking: 1 while in the pool's idle stack; the futex word. */
   uint32_t parked WEFT_ALIGNED_CL;
 };
@@ -69,6 +72,10 @@ void weft__registry_add(weft_pool *p);
  * (destroyed already, or never a pool). */
 bool weft__registry_remove(weft_pool *p);
 bool weft__is_default_pool(const weft_pool *p);
+/* Calls fn on every live pool, under the registry's lock (fn must not
+ * create or destroy pools). */
+void weft__registry_foreach(void (*fn)(weft_pool *p, void *ctx), void *ctx);
+bool weft__registry_empty(void);
 static inline bool weft__pool_forked(const weft_pool *p) {
   return p->gen != weft_load_relaxed(&weft__fork_gen);
 }

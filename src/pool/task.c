@@ -139,7 +139,7 @@ void weft__task_flush_deferred(weft__worker *w) {
   w->defer_n = 0;
 }
 
-void weft__task_run_top(weft__worker *w, weft__task *t) {
+static inline void run_top(weft__worker *w, weft__task *t) {
   weft_group *g = t->group;
   if (w->defer_n != 0 && g != w->defer_group) weft__task_flush_deferred(w);
   if (!g) {
@@ -157,6 +157,17 @@ void weft__task_run_top(weft__worker *w, weft__task *t) {
     weft__group_finish(g, rc, t->msg);
   }
   weft__task_free(t);
+}
+
+void weft__task_run_top(weft__worker *w, weft__task *t) {
+  /* The stall watchdog's stamps: off, one predictable branch per task. */
+  if (weft_likely(!WEFT__STALL_ON)) {
+    run_top(w, t);
+    return;
+  }
+  weft__stall_begin(&w->stall, (const void *)t->fn); /* before t is freed */
+  run_top(w, t);
+  weft__stall_end(&w->stall);
 }
 
 int weft__task_run_here(weft_task_fn fn, void *arg, weft_future *f) {

@@ -3,6 +3,8 @@
  * helping while it waits inside a task. */
 #include <limits.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include "pool/pool_internal.h"
 #include "trace/trace_internal.h"
 #include "weft/thread.h"
@@ -148,6 +150,7 @@ void *weft__worker_main(void *arg) {
   weft__worker *w = arg;
   weft_pool *p = w->pool;
   weft__tls.worker = w;
+  weft_store_relaxed(&w->stall.tid, (int)syscall(SYS_gettid)); /* for stall reports */
   char name[32];
   snprintf(name, sizeof name, "%s-%u", p->name, w->index);
   weft_thread_set_self_name(name);
