@@ -17,6 +17,7 @@
  * this; the seq_cst pair keeps signals sent without the mutex safe too. */
 #include <limits.h>
 #include "core/internal.h"
+#include "debug/debug_internal.h"
 #include "sync/sync_internal.h"
 
 void weft_cond_init(weft_cond *c) {
@@ -34,8 +35,11 @@ int weft__cond_wait_until(weft_cond *c, weft_mutex *m, uint64_t deadline_ns) {
   __atomic_fetch_add(&c->waiters, 1, __ATOMIC_SEQ_CST); /* Dekker, see top */
   weft__mutex_unlock_raw(m);
   int rc = 0;
-  if (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == seq)
+  if (__atomic_load_n(&c->seq, __ATOMIC_SEQ_CST) == seq) {
+    weft__waitmark *wm = weft__wait_begin("weft_cond_wait", c); /* for stall reports */
     rc = weft__futex_wait(&c->seq, seq, deadline_ns);
+    weft__wait_end(wm);
+  }
   /* Relaxed: a stale higher count only costs a signaller a spare syscall. */
   __atomic_fetch_sub(&c->waiters, 1, __ATOMIC_RELAXED);
   weft__mutex_lock_until(m, WEFT_FOREVER);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/internal.h"
+#include "debug/debug_internal.h"
 #include "sync/sync_internal.h"
 
 bool weft__lockdep_on;
@@ -53,8 +54,7 @@ static unsigned visit_epoch;
 static size_t reports;
 
 __attribute__((constructor)) static void read_env(void) {
-  const char *d = getenv("WEFT_DEBUG");
-  if (d && strstr(d, "locks")) weft__lockdep_on = true;
+  if (weft__debug_has("locks")) weft__lockdep_on = true;
 }
 
 void weft_lockdep_enable(bool on) {

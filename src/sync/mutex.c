@@ -6,6 +6,7 @@
  * two atomic instructions. A sleeper that wakes re-locks with 2 (it cannot
  * know whether others still sleep), at worst causing one needless wake. */
 #include "core/internal.h"
+#include "debug/debug_internal.h"
 #include "sync/sync_internal.h"
 
 enum { UNLOCKED = 0, LOCKED = 1, CONTENDED = 2 };
@@ -37,11 +38,16 @@ int weft__mutex_lock_until(weft_mutex *m, uint64_t deadline_ns) {
    * (acquire half of acq_rel); else sleep while it stays CONTENDED. The
    * kernel compares the word under its own lock, so an unlock between the
    * exchange and the sleep makes futex_wait return at once. */
+  weft__waitmark *wm = weft__wait_begin("weft_mutex_lock", m); /* for stall reports */
+  int rc = 0;
   while (weft_exchange(&m->state, CONTENDED) != UNLOCKED) {
-    if (weft__futex_wait(&m->state, CONTENDED, deadline_ns) == WEFT_ETIMEDOUT)
-      return WEFT_ETIMEDOUT; /* leaves CONTENDED: costs one spare wake later */
+    if (weft__futex_wait(&m->state, CONTENDED, deadline_ns) == WEFT_ETIMEDOUT) {
+      rc = WEFT_ETIMEDOUT; /* leaves CONTENDED: costs one spare wake later */
+      break;
+    }
   }
-  return 0;
+  weft__wait_end(wm);
+  return rc;
 }
 
 void weft_mutex_init(weft_mutex *m) {
