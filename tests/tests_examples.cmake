@@ -19,7 +19,8 @@ endfunction()
 
 weft_example_test(threads_counter
   "-DLINE0=4 threads x 100000 increments"
-  "-DLINE1=counter = 400000 (expected 400000)")
+  "-DLINE1=counter = 400000 (expected 400000)"
+  "-DREGEX0=without the lock: counter = [0-9]+, [0-9]+ increments lost")
 weft_example_test(thread_objects
   "-DLINE0=summer-10: sum(1..10) = 55"
   "-DLINE1=summer-100: sum(1..100) = 5050"
@@ -117,3 +118,9 @@ weft_example_test(deadlock_found
   "-DLINE0=unordered transfers: 1 lock-order problem(s) reported"
   "-DREGEX1=ordered transfers: 0 new problem[(]s[)][;] balances 90 and 110"
   "-DREGEX2=possible deadlock [(]lock order, WEFT_DEBUG=locks[)]")
+weft_example_test(unbalanced_profile
+  "-DREGEX2=64 items: 4 slow [(]100 units each[)], 60 fast [(]1 unit each[)], 460 units in all[;] 4 workers"
+  "-DLINE1=static chunks (grain 16): heaviest chunk 412 units -> at most 1.12x faster than one worker"
+  "-DLINE2=dynamic chunks (grain 1): heaviest chunk 100 units -> at most 4.00x faster than one worker"
+  "-DREGEX0=  measured: busy ms per worker \\[[0-9. ]+\\], imbalance [0-9.]+x \\(max/mean\\), wall [0-9.]+ ms"
+  "-DREGEX1=trace written to unbalanced_profile.json \\(weft trace report")
