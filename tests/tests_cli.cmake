@@ -33,7 +33,9 @@ weft_cli_test(tour ARGS tour
          "-DREGEX3=2k tasks, sum of squares checked"
          "-DREGEX4=100 clients x 10 lines echoed: checked"
          "-DREGEX5=2 loops, 200 clients echoed: checked"
-         "-DREGEX6=total 44, 15 nodes ran")
+         "-DREGEX6=total 44, 15 nodes ran"
+         "-DREGEX7=report: /[^\n]*/tour-report\\.html"
+         "-DREGEX8=trace of this tour: /[^\n]*/tour-trace\\.json")
 # Usage errors exit 2 and say what was wrong.
 weft_cli_test(no_command EXIT 2 EXPECT "-DREGEX0=usage: weft <command>")
 weft_cli_test(bogus EXIT 2 ARGS bogus

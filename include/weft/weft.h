@@ -14,6 +14,7 @@
 #include "weft/aio.h"
 #include "weft/graph.h"
 #include "weft/trace.h"
+#include "weft/debug.h"
 #include "weft/topo.h"
 
 #endif /* WEFT_WEFT_H */

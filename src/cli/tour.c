@@ -9,6 +9,7 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "cli/tour.h"
+#include "cli/tour_trace.h"
 
 static const tour_step steps[] = {
   {"threading.Thread + Lock",      "weft_thread_create, weft_mutex", tour_threads_lock},
@@ -173,6 +174,7 @@ int weft_cli_tour(int argc, char **argv) {
     return 2;
   }
   uint64_t t0 = weft_now_ns();
+  bool traced = tour_trace_begin(); /* before the pool: its workers are traced from the start */
   /* Start the default pool first so no step pays for creating its threads. */
   weft_pool *def = weft_pool_default();
   printf("weft %s tour: %u CPUs usable, default pool of %u workers (started in %.2f ms)\n\n",
@@ -189,7 +191,9 @@ int weft_cli_tour(int argc, char **argv) {
     failed += rc != 0;
   }
   print_later();
+  uint64_t total = weft_now_ns() - t0; /* the steps, not the report written next */
+  tour_trace_finish(traced);
   printf("\n%zu of %zu steps correct, total %.2f ms\n", NSTEPS - (size_t)failed, NSTEPS,
-         (double)(weft_now_ns() - t0) / 1e6);
+         (double)total / 1e6);
   return failed ? 1 : 0;
 }
