@@ -16,7 +16,7 @@
 #include <string.h>
 #include "pool/pool_internal.h"
 #include "pool/stalls_kernel.h"
-#include "trace/trace_priv.h"
+#include "trace/trace_internal.h"
 #include "weft/debug.h"
 
 #define DEFAULT_MS 2000u

@@ -167,6 +167,9 @@ uint64_t weft__trace_ticks_of_ns(uint64_t ns);
 void weft__trace_node(uint64_t graph, uint64_t node, const char *key, uint64_t t0, uint64_t t1);
 /* Node `node` of graph `graph` consumes node `dep`'s result. */
 void weft__trace_edge(uint64_t graph, uint64_t node, uint64_t dep);
+/* fn's name (a weft_trace_name_fn label, a symbol, or object+offset) into
+ * out; any thread, recording or not (the stall watchdog names tasks with it). */
+void weft__trace_fn_name(const void *fn, char *out, size_t n);
 /* A copy of s kept until exit (same string, same pointer); NULL on ENOMEM. */
 const char *weft__trace_intern(const char *s);
 /* Names the calling thread's track (copied, 31 bytes). Cheap; callable

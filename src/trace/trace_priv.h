@@ -61,8 +61,6 @@ const char *weft__trace_fn_label(const void *fn);
 /* The name of the function at addr in the ELF file path loaded at base,
  * from its full symbol table; NULL if unknown (elfsym.c). */
 const char *weft__trace_elf_name(const char *path, const void *base, const void *addr);
-/* fn's name (a label, a symbol, or object+offset) into out. */
-void weft__trace_fn_name(const void *fn, char *out, size_t n);
 /* Writes s as a JSON string, quotes included. */
 void weft__trace_put_str(FILE *f, const char *s);
 
