@@ -1,6 +1,7 @@
 /* src/aio/coro.c — coroutine objects: create, resume, yield, destroy, and
  * the sanitizer annotations around every switch. See coro.h. */
 #include <stdlib.h>
+#include <string.h>
 #include "aio/coro_internal.h"
 #include "core/internal.h"
 #include "weft/core.h"
@@ -143,17 +144,27 @@ int weft__coro_create_ex(weft__coro **out, weft__coro_fn fn, void *arg, size_t s
   *out = NULL;
   int be, rc = pick_backend(backend, &be);
   if (rc) return rc;
-  weft__coro *co = calloc(1, sizeof *co);
-  if (!co) return WEFT_ENOMEM;
+  /* A pooled stack usually brings the memory of the coroutine that used it
+   * last: creating one then allocates nothing. */
+  weft__coro_stack st;
+  rc = weft__coro_stack_get(&st, stack_size ? stack_size : WEFT__CORO_STACK_DEFAULT);
+  if (rc) return rc;
+  weft__coro *co = st.spare ? st.spare : malloc(sizeof *co);
+  if (!co) {
+    weft__coro_stack_put(&st);
+    return WEFT_ENOMEM;
+  }
+  memset(co, 0, sizeof *co);
+  st.spare = NULL;
+  co->stack = st;
   co->fn = fn;
   co->arg = arg;
   co->backend = be;
   co->status = WEFT__CORO_SUSPENDED;
-  rc = weft__coro_stack_get(&co->stack, stack_size ? stack_size : WEFT__CORO_STACK_DEFAULT);
-  if (!rc) rc = init_context(co);
+  rc = init_context(co);
   if (rc) {
-    if (co->stack.map) weft__coro_stack_put(&co->stack);
-    free(co);
+    co->stack.spare = co;
+    weft__coro_stack_put(&co->stack);
     return rc;
   }
 #if WEFT__TSAN
@@ -248,7 +259,8 @@ int weft__coro_destroy(weft__coro *co) {
   __tsan_destroy_fiber(co->tsan_fiber);
 #endif
   if (co->backend == WEFT__CORO_UCONTEXT) weft__coro_uc_free(co);
-  weft__coro_stack_put(&co->stack);
-  free(co);
+  weft__coro_stack st = co->stack;
+  st.spare = co; /* pooled with the stack, or freed with it */
+  weft__coro_stack_put(&st);
   return 0;
 }

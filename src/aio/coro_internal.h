@@ -13,6 +13,8 @@ typedef struct {
   size_t map_size;
   char *lo;
   size_t size;
+  void *spare; /* a destroyed coroutine's memory, pooled with its stack so
+                  that the next create needs no allocation; freed with it */
 } weft__coro_stack;
 
 struct weft__coro {

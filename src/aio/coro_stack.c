@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -36,6 +37,7 @@ size_t weft__coro_page_size(void) {
 
 static void unmap(weft__coro_stack *s) {
   munmap(s->map, s->map_size);
+  free(s->spare);
 }
 
 /* ---- the SIGSEGV handler (async-signal-safe code only) ---- */
