@@ -3,7 +3,10 @@
  * (kill with SIGTERM), stderr, cwd and env, several waiters, a program that
  * cannot be run (WEFT_ENOENT), a two-process pipeline (printf | sort) fed
  * through the streams, destroy of a running child (reaped, no leak), and
- * cancellation of a wait. Every test counts open descriptors around its
+ * cancellation of a wait, and process groups: kill_group reaches the
+ * grandchildren a child started, also after the child itself has exited;
+ * PATH lookups (remembered per name) that follow a program that moved.
+ * Every test counts open descriptors around its
  * run: nothing may leak.
  *
  * Task bodies check with CHECK/CHECK_RC, which count failures and return
@@ -16,6 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <errno.h>
 #include <cmocka.h>
 #include "testutil.h"
 #include "weft/aio.h"
@@ -179,6 +187,7 @@ static void test_exit_and_signal(void **state) {
 
 static int missing(void *arg) {
   (void)arg;
+  int rc;
   weft_aio_process *p = (weft_aio_process *)&p;
   const char *none[] = {"weft-no-such-program-here", NULL};
   weft_aio_process_options o = {.pipes = WEFT_AIO_PIPE_STDIN | WEFT_AIO_PIPE_STDOUT};
@@ -194,6 +203,23 @@ static int missing(void *arg) {
   CHECK_RC(weft_aio_process_spawn(ok, &bad_cwd, &p), WEFT_ENOENT);
   const char *empty[] = {NULL};
   CHECK_RC(weft_aio_process_spawn(empty, NULL, &p), WEFT_EINVAL);
+  /* An executable file without "#!" is run by /bin/sh, as execvp does. */
+  char script[] = "/tmp/weft-test-script-XXXXXX";
+  int fd = mkstemp(script);
+  CHECK(fd >= 0);
+  CHECK(write(fd, "exit $(($1 + 4))\n", 17) == 17);
+  close(fd);
+  CHECK(chmod(script, 0700) == 0);
+  const char *run_script[] = {script, "1", NULL};
+  int status = -1;
+  rc = weft_aio_process_spawn(run_script, NULL, &p);
+  if (rc == 0) {
+    rc = weft_aio_process_wait(p, &status, NULL);
+    weft_aio_process_destroy(p);
+  }
+  unlink(script);
+  CHECK_RC(rc, 0);
+  CHECK(status == 5);
   CHECK_RC(weft_aio_process_spawn(NULL, NULL, &p), WEFT_EINVAL);
   return 0;
 }
@@ -330,11 +356,148 @@ static void test_waiters(void **state) {
   run_main(waiters, NULL);
 }
 
+/* ---- process groups ---- */
+
+/* The pid a child printed on its first line. */
+static int read_pid(weft_aio_process *p) {
+  char line[64];
+  size_t n = 0;
+  if (weft_aio_read_line(weft_aio_process_stdout(p), line, sizeof line, &n) != 0) return -1;
+  return atoi(line);
+}
+
+/* Reaps grandchild gpid (ours as the subreaper) and checks that sig ended
+ * it and that nothing with its pid is left. */
+static int reap_grandchild(int gpid, int sig) {
+  int ws = 0;
+  pid_t r;
+  while ((r = waitpid(gpid, &ws, 0)) < 0 && errno == EINTR) {
+  }
+  CHECK(r == gpid);
+  CHECK(WIFSIGNALED(ws) && WTERMSIG(ws) == sig);
+  CHECK(kill(gpid, 0) != 0 && errno == ESRCH);
+  return 0;
+}
+
+static int groups(void *arg) {
+  (void)arg;
+  weft_aio_process *p;
+  int status = -1, sig = -1;
+  /* Not started with new_group: no group of its own to signal. */
+  const char *t[] = {"true", NULL};
+  CHECK_RC(weft_aio_process_spawn(t, NULL, &p), 0);
+  CHECK_RC(weft_aio_process_kill_group(p, SIGTERM), WEFT_EINVAL);
+  CHECK_RC(weft_aio_process_wait(p, NULL, NULL), 0);
+  weft_aio_process_destroy(p);
+
+  /* A shell waiting for a background sleep: one signal to the group ends
+   * both, though the shell never passes it on. */
+  const char *tree[] = {"sh", "-c", "sleep 30 & echo $!; wait", NULL};
+  weft_aio_process_options o = {.pipes = WEFT_AIO_PIPE_STDOUT, .new_group = true};
+  CHECK_RC(weft_aio_process_spawn(tree, &o, &p), 0);
+  int pid = weft_aio_process_pid(p), gpid = read_pid(p);
+  CHECK(gpid > 0 && gpid != pid);
+  CHECK(getpgid(pid) == pid && getsid(pid) == pid);
+  CHECK(getpgid(gpid) == pid);
+  CHECK_RC(weft_aio_process_kill_group(p, SIGTERM), 0);
+  CHECK_RC(weft_aio_process_wait(p, &status, &sig), 0);
+  CHECK(sig == SIGTERM);
+  CHECK(reap_grandchild(gpid, SIGTERM) == 0);
+  CHECK_RC(weft_aio_process_kill_group(p, SIGTERM), WEFT_EALREADY); /* group empty */
+  weft_aio_process_destroy(p);
+
+  /* The leader exits at once and leaves a sleep behind: the group lives on
+   * and kill_group still reaches it. */
+  const char *orphan[] = {"sh", "-c", "sleep 30 & echo $!", NULL};
+  CHECK_RC(weft_aio_process_spawn(orphan, &o, &p), 0);
+  gpid = read_pid(p);
+  CHECK(gpid > 0);
+  CHECK_RC(weft_aio_process_wait(p, &status, &sig), 0);
+  CHECK(status == 0 && sig == 0);
+  CHECK_RC(weft_aio_process_kill(p, SIGTERM), WEFT_EALREADY);
+  CHECK_RC(weft_aio_process_kill_group(p, SIGKILL), 0);
+  CHECK(reap_grandchild(gpid, SIGKILL) == 0);
+  CHECK_RC(weft_aio_process_kill_group(p, SIGKILL), WEFT_EALREADY);
+  weft_aio_process_destroy(p);
+  return 0;
+}
+
+/* We become the subreaper of our descendants for the test, so that the
+ * orphaned sleeps are ours to reap and check. */
+static void test_groups(void **state) {
+  (void)state;
+  assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  run_main(groups, NULL);
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+/* ---- PATH lookups ---- */
+
+static char path_dir[2][64];
+
+/* Copies /bin/sh to dir/weft-test-prog (a script runner is enough: we only
+ * look at the exit status of `weft-test-prog -c 'exit N'`). */
+static int install_prog(const char *dir) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "cp /bin/sh %s/weft-test-prog", dir);
+  return system(cmd);
+}
+
+static int run_prog(int *status) {
+  const char *argv[] = {"weft-test-prog", "-c", "exit 3", NULL};
+  weft_aio_process *p;
+  int rc = weft_aio_process_spawn(argv, NULL, &p);
+  if (rc) return rc;
+  rc = weft_aio_process_wait(p, status, NULL);
+  weft_aio_process_destroy(p);
+  return rc;
+}
+
+static int path_lookup(void *arg) {
+  (void)arg;
+  int status = -1;
+  CHECK_RC(run_prog(&status), 0); /* found in the first directory */
+  CHECK(status == 3);
+  CHECK_RC(run_prog(&status), 0); /* again: the remembered path */
+  CHECK(status == 3);
+  /* It moves to the second directory: the remembered path fails, and the
+   * spawn walks PATH again. */
+  char old[128];
+  snprintf(old, sizeof old, "%s/weft-test-prog", path_dir[0]);
+  CHECK(unlink(old) == 0);
+  CHECK(install_prog(path_dir[1]) == 0);
+  CHECK_RC(run_prog(&status), 0);
+  CHECK(status == 3);
+  snprintf(old, sizeof old, "%s/weft-test-prog", path_dir[1]);
+  CHECK(unlink(old) == 0);
+  CHECK_RC(run_prog(&status), WEFT_ENOENT); /* gone altogether */
+  return 0;
+}
+
+static void test_path_lookup(void **state) {
+  (void)state;
+  const char *orig = getenv("PATH");
+  char *saved = strdup(orig ? orig : "/usr/bin:/bin");
+  for (int i = 0; i < 2; i++) {
+    snprintf(path_dir[i], sizeof path_dir[i], "/tmp/weft-test-path-XXXXXX");
+    assert_non_null(mkdtemp(path_dir[i]));
+  }
+  assert_int_equal(install_prog(path_dir[0]), 0);
+  char path[1024];
+  snprintf(path, sizeof path, "%s:%s:%s", path_dir[0], path_dir[1], saved);
+  setenv("PATH", path, 1);
+  run_main(path_lookup, NULL);
+  setenv("PATH", saved, 1);
+  free(saved);
+  for (int i = 0; i < 2; i++) rmdir(path_dir[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cat_round_trip), cmocka_unit_test(test_exit_and_signal),
       cmocka_unit_test(test_missing),        cmocka_unit_test(test_pipeline),
-      cmocka_unit_test(test_waiters),
+      cmocka_unit_test(test_waiters),        cmocka_unit_test(test_groups),
+      cmocka_unit_test(test_path_lookup),
   };
   return cmocka_run_group_tests(tests, warm_up, NULL);
 }

@@ -15,3 +15,9 @@ weft_cli_test(run_missing_input EXIT 255 ARGS run echo :::: /nonexistent/weft-in
   EXPECT "-DREGEX0=cannot open input file '/nonexistent/weft-input'")
 weft_cli_test(run_dry_run ARGS run --dry-run -k echo {} ::: "a b" "it's"
   EXPECT "-DLINE0=echo 'a b'" "-DLINE1=echo 'it'\"'\"'s'")
+
+# The engine under `weft run`: aio's processes again, on the uv_spawn path
+# that serves where pidfds are missing (WEFT_AIO_SPAWN=uv forces it).
+add_test(NAME test_aio_process_uv COMMAND test_aio_process)
+set_tests_properties(test_aio_process_uv PROPERTIES TIMEOUT ${WEFT_TEST_TIMEOUT}
+  ENVIRONMENT "WEFT_TEST_SCALE=${WEFT_TEST_SCALE};WEFT_AIO_SPAWN=uv")

@@ -308,8 +308,10 @@ typedef struct weft_aio_process_options {
 } weft_aio_process_options;
 
 /* Starts argv[0] (searched in PATH) with argv. WEFT_ENOENT when it cannot
- * be run. The stream accessors return NULL for unpiped ends; the streams
- * belong to the process object. */
+ * be run. The child starts with no signal blocked and every signal at its
+ * default action. The stream accessors return NULL for unpiped ends; the
+ * streams belong to the process object. Uses posix_spawn and a pidfd
+ * (uv_spawn where pidfds are missing, or with WEFT_AIO_SPAWN=uv set). */
 int weft_aio_process_spawn(const char *const *argv, const weft_aio_process_options *opt,
                            weft_aio_process **out);
 weft_aio_stream *weft_aio_process_stdin(weft_aio_process *p);
@@ -317,7 +319,10 @@ weft_aio_stream *weft_aio_process_stdout(weft_aio_process *p);
 weft_aio_stream *weft_aio_process_stderr(weft_aio_process *p);
 int weft_aio_process_pid(const weft_aio_process *p);
 int weft_aio_process_kill(weft_aio_process *p, int signum);
-/* Signals the child's whole process group (started with new_group). */
+/* Signals the child's whole process group (started with new_group; else
+ * WEFT_EINVAL). Also after the child's own exit, until destroy: whatever it
+ * left running in its group is reached. WEFT_EALREADY once no process of
+ * the group is left; signum 0 only asks whether any is. */
 int weft_aio_process_kill_group(weft_aio_process *p, int signum);
 /* Waits for exit: *exit_status = exit code, *term_signal = signal or 0. */
 int weft_aio_process_wait(weft_aio_process *p, int *exit_status, int *term_signal);
