@@ -714,6 +714,75 @@ static void test_run_sigint(void **state) {
   free(c);
 }
 
+/* The contents of tmpdir/rel (at most 255 bytes), "" if missing. */
+static const char *file_text(const char *rel) {
+  static char buf[256];
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", tmpdir, rel);
+  buf[0] = '\0';
+  FILE *f = fopen(path, "r");
+  if (!f) return buf;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* --results DIR: GNU parallel's layout, one directory per argument value;
+ * --timeout N%: a job far slower than the median of those before it is
+ * killed; --eta / --bar off a terminal: one summary line on stderr. */
+static void test_run_results_pct_progress(void **state) {
+  (void)state;
+  captured *c = malloc(sizeof *c);
+  char line[512];
+  snprintf(line, sizeof line,
+           "-k --results %s/res echo~out{};echo~err{}~>&2;exit~{} ::: 0 3 a/b", tmpdir);
+  run_line(c, line);
+  assert_int_equal(c->rc, 2); /* 3 and a/b fail ("exit a/b" is an error) */
+  assert_string_equal(c->out, ""); /* the output goes to the files only */
+  assert_string_equal(file_text("res/1/0/stdout"), "out0\n");
+  assert_string_equal(file_text("res/1/0/stderr"), "err0\n");
+  assert_string_equal(file_text("res/1/0/exitval"), "0");
+  assert_string_equal(file_text("res/1/3/exitval"), "3");
+  assert_string_equal(file_text("res/1/3/seq"), "2");
+  assert_string_equal(file_text("res/1/a\\_b/stdout"), "outa/b\n");
+
+  /* Three jobs of 200 ms make the median (the timeout starts with three);
+   * 200% of it kills the fourth, which would otherwise sleep 30 s and
+   * succeed. */
+  char log[128];
+  snprintf(log, sizeof log, "%s/joblog-pct", tmpdir);
+  unlink(log);
+  snprintf(line, sizeof line, "-j1 --joblog %s --timeout 200%% sleep ::: 0.2 0.2 0.2 30",
+           log);
+  run_line(c, line);
+  assert_int_equal(c->rc, 1);
+  FILE *f = fopen(log, "r");
+  assert_non_null(f);
+  char buf[512];
+  int killed = 0;
+  while (fgets(buf, sizeof buf, f))
+    if (strstr(buf, "sleep 30")) killed = strstr(buf, "\t-1\t15\t") != NULL;
+  fclose(f);
+  assert_true(killed);
+
+  /* Not a terminal: no redraws, one final line. */
+  char err[128];
+  snprintf(err, sizeof err, "%s/stderr", tmpdir);
+  int fd = open(err, O_RDWR | O_CREAT | O_TRUNC, 0600), saved = dup(2);
+  dup2(fd, 2);
+  run_line(c, "--bar --eta true ::: 1 2 3 4");
+  dup2(saved, 2);
+  close(saved);
+  close(fd);
+  assert_int_equal(c->rc, 0);
+  const char *t = file_text("stderr");
+  assert_non_null(strstr(t, "100% 4/4 done, 0 running, 0 failed"));
+  assert_null(strchr(t, '\r'));
+  assert_int_equal(strchr(t, '\n') - t + 1, (long)strlen(t)); /* one line */
+  free(c);
+}
+
 static int setup(void **state) {
   (void)state;
   if (!mkdtemp(tmpdir)) return -1;
@@ -744,6 +813,7 @@ int main(void) {
       cmocka_unit_test(test_run_joblog_resume),
       cmocka_unit_test(test_run_stdin_stream),
       cmocka_unit_test(test_run_sigint),
+      cmocka_unit_test(test_run_results_pct_progress),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,7 +9,8 @@
  * to exit, its own start-up included, as a user at a shell sees it. weft is
  * this very binary (/proc/self/exe run ...). The python peer
  * (bench/peer_python_run.py) times ThreadPoolExecutor + subprocess.run
- * itself, like the other Python peers. Commands run without a shell around
+ * itself, like the other Python peers. weft, GNU parallel and xargs are
+ * measured round-robin (measure_all). Commands run without a shell around
  * them, so no extra process is counted for anyone. */
 #include <unistd.h>
 
@@ -54,18 +55,6 @@ static double run_once(run_cmd *r) {
   return secs;
 }
 
-typedef struct rate_arg {
-  run_cmd *cmd;
-  size_t jobs;
-} rate_arg;
-
-static double run_rate(void *arg) {
-  rate_arg *a = arg;
-  return (double)a->jobs / run_once(a->cmd);
-}
-
-static double run_ms(void *arg) { return run_once(arg) * 1e3; }
-
 /* "1\n2\n...n\n" (what `seq n` prints), or n copies of `line`. */
 static char *make_input(size_t n, const char *line, size_t *size) {
   size_t cap = n * (line ? strlen(line) + 1 : 21) + 1, used = 0;
@@ -92,27 +81,59 @@ static void skip(bench_ctx *c, const char *bench, const char *impl, const char *
            impl, why);
 }
 
-/* Measures one implementation: an untimed first run checks that it works
- * (and warms the page cache), then the median of c->reps. */
-static int measure(bench_ctx *c, const char *bench, const char *kase, const char *impl,
-                   run_cmd *r, size_t jobs, bool rate, int threads, bool checked) {
-  if (!tool_exists(r->argv[0])) {
-    skip(c, bench, impl, "not in PATH");
-    return 0;
+/* The tools of one benchmark, measured round-robin: each run of weft is
+ * followed by one of each peer, so that the load of a shared machine,
+ * which drifts over minutes, falls on all of them alike (measuring each in
+ * a block of its own runs let a busy minute decide the ratios). An
+ * untimed first run of each checks that it works and warms the page
+ * cache; then the median of c->reps runs each. */
+typedef struct entrant {
+  const char *impl;
+  run_cmd *cmd;
+  bool checked;  /* report the output's size:hash */
+  bool live;     /* in PATH and its first run worked */
+  double v[WB_MAX_REPS];
+} entrant;
+
+/* Returns 1 when weft itself failed. */
+static int measure_all(bench_ctx *c, const char *bench, const char *kase, entrant *e, size_t n,
+                       size_t jobs, bool rate, int threads) {
+  int failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    e[i].live = false;
+    if (!tool_exists(e[i].cmd->argv[0])) {
+      skip(c, bench, e[i].impl, "not in PATH");
+      continue;
+    }
+    bench_progress(c, "%s %s (check run)", bench, e[i].impl);
+    run_once(e[i].cmd);
+    if (e[i].cmd->err) {
+      skip(c, bench, e[i].impl, "the command failed");
+      failed |= strcmp(e[i].impl, "weft") == 0;
+      continue;
+    }
+    e[i].live = true;
   }
-  bench_progress(c, "%s %s", bench, impl);
-  run_once(r);
-  if (r->err) {
-    skip(c, bench, impl, "the command failed");
-    return strcmp(impl, "weft") == 0;
+  int reps = c->reps < 1 ? 1 : c->reps > WB_MAX_REPS ? WB_MAX_REPS : c->reps;
+  for (int r = 0; r < reps; r++) {
+    bench_progress(c, "%s round %d of %d", bench, r + 1, reps);
+    for (size_t i = 0; i < n; i++)
+      if (e[i].live) {
+        double secs = run_once(e[i].cmd);
+        e[i].v[r] = rate ? (double)jobs / secs : secs * 1e3;
+      }
   }
-  rate_arg a = {r, jobs};
-  double v = rate ? bench_median(c, run_rate, &a, 0) : bench_median(c, run_ms, r, 0);
-  char check[40] = "";
-  if (checked) snprintf(check, sizeof check, "%zu:%016llx", r->out_size,
-                        (unsigned long long)r->out_hash);
-  bench_emit(c, bench, kase, impl, threads, v, rate ? "jobs/s" : "ms", rate, check);
-  return r->err && strcmp(impl, "weft") == 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!e[i].live) continue;
+    char check[40] = "";
+    if (e[i].checked)
+      snprintf(check, sizeof check, "%zu:%016llx", e[i].cmd->out_size,
+               (unsigned long long)e[i].cmd->out_hash);
+    bench_emit(c, bench, kase, e[i].impl, threads, wb_median(e[i].v, (size_t)reps),
+               rate ? "jobs/s" : "ms", rate, check);
+    failed |= e[i].cmd->err && strcmp(e[i].impl, "weft") == 0;
+  }
+  return failed;
 }
 
 /* The path of this weft binary, for running `weft run` as a user would. */
@@ -136,10 +157,10 @@ int bench_r1_true(bench_ctx *c) {
   const char *x[] = {"xargs", P, "-n1", "/bin/true", NULL};
   run_cmd rw = {w, input, size, false, 0, 0, 0, 0}, rp = rw, rx = rw;
   rp.argv = p, rx.argv = x;
-  int failed = measure(c, "R1", "true", "weft", &rw, n, true, (int)c->threads, false);
-  bench_peer(c, "peer_python_run.py", "R1", n, c->threads);
-  measure(c, "R1", "true", "gnu-parallel", &rp, n, true, (int)c->threads, false);
-  measure(c, "R1", "true", "xargs", &rx, n, true, (int)c->threads, false);
+  entrant e[] = {{.impl = "weft", .cmd = &rw}, {.impl = "gnu-parallel", .cmd = &rp},
+                 {.impl = "xargs", .cmd = &rx}};
+  int failed = measure_all(c, "R1", "true", e, 3, n, true, (int)c->threads);
+  bench_peer(c, "peer_python_run.py", "R1", n, c->threads); /* times itself */
   free(input);
   return failed;
 }
@@ -156,16 +177,17 @@ int bench_r2_echo(bench_ctx *c) {
   const char *x[] = {"xargs", P, "-n1", "echo", NULL};
   run_cmd rw = {w, input, size, true, 0, 0, 0, 0}, rp = rw, rx = rw;
   rp.argv = p, rx.argv = x;
-  int failed = measure(c, "R2", "echo_k", "weft", &rw, n, true, (int)c->threads, true);
+  /* xargs has no -k: its order varies, so its output is not cross-checked */
+  entrant e[] = {{.impl = "weft", .cmd = &rw, .checked = true},
+                 {.impl = "gnu-parallel", .cmd = &rp, .checked = true},
+                 {.impl = "xargs", .cmd = &rx}};
+  int failed = measure_all(c, "R2", "echo_k", e, 3, n, true, (int)c->threads);
   /* -k output must be the input itself, byte for byte */
   if (!rw.err && (rw.out_size != size || rw.out_hash != fnv1a(input, size))) {
     fprintf(stderr, "weft bench: R2 weft run -k printed %zu bytes, not the %zu of its input\n",
             rw.out_size, size);
     failed = 1;
   }
-  measure(c, "R2", "echo_k", "gnu-parallel", &rp, n, true, (int)c->threads, true);
-  /* xargs has no -k: its order varies, so its output is not cross-checked */
-  measure(c, "R2", "echo_k", "xargs", &rx, n, true, (int)c->threads, false);
   free(input);
   return failed;
 }
@@ -191,9 +213,9 @@ int bench_r3_sleep(bench_ctx *c) {
   const char *x[] = {"xargs", P, "-n1", "sleep", NULL};
   run_cmd rw = {w, input, size, false, 0, 0, 0, 0}, rp = rw, rx = rw;
   rp.argv = p, rx.argv = x;
-  int failed = measure(c, "R3", "sleep50ms", "weft", &rw, jobs, false, (int)par, false);
-  measure(c, "R3", "sleep50ms", "gnu-parallel", &rp, jobs, false, (int)par, false);
-  measure(c, "R3", "sleep50ms", "xargs", &rx, jobs, false, (int)par, false);
+  entrant e[] = {{.impl = "weft", .cmd = &rw}, {.impl = "gnu-parallel", .cmd = &rp},
+                 {.impl = "xargs", .cmd = &rx}};
+  int failed = measure_all(c, "R3", "sleep50ms", e, 3, jobs, false, (int)par);
   double ideal = (double)((jobs + par - 1) / par) * 50.0;
   bench_emit(c, "R3", "sleep50ms", "ideal", (int)par, ideal, "ms", false, NULL);
   free(input);

@@ -279,8 +279,9 @@ int run_job_finished(run_state *st, run_slot *s, const run_result *r);
 /* run_job.c: the worker task of a slot, and the stderr pump beside it. */
 int run_worker(void *slot);
 int run_pump(void *slot);
-/* Kills the slot's job: TERM, TERM, TERM, KILL with pauses of 200, 100,
- * 50, 25 ms (GNU parallel's --termseq), as long as it runs. */
+/* Kills the slot's job and everything in its process group: TERM, TERM,
+ * TERM, KILL with pauses of 200, 100, 50, 25 ms (GNU parallel's
+ * --termseq), as long as any of the group is left. */
 void run_kill_job(run_slot *s);
 
 /* run_output.c */

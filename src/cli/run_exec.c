@@ -135,8 +135,16 @@ static int reader_task(void *arg) {
 
 /* ---- stopping: signals and --halt ---- */
 
+/* No new jobs: the queue is closed, so that a worker waiting for the next
+ * job (while the reader waits for more input) stops at once. */
+static void stop_new_jobs(run_state *st) {
+  st->stopping = true;
+  weft_aio_queue_close(st->q);
+}
+
 static void kill_all(run_state *st) {
-  st->stopping = st->killing = true;
+  stop_new_jobs(st);
+  st->killing = true;
   for (unsigned i = 0; i < st->nslots; i++)
     if (st->slots[i].proc && st->slots[i].task) weft_aio_cancel(st->slots[i].task);
 }
@@ -155,7 +163,7 @@ static int signal_task(void *arg) {
     if (rc) return rc == WEFT_ECANCELED ? 0 : rc;
     st->interrupted = true;
     if (!st->stopping) {
-      st->stopping = true;
+      stop_new_jobs(st);
       fprintf(stderr,
               "weft run: %s received: starting no new jobs; waiting for %llu running "
               "job%s (send it again to kill them)\n",
@@ -182,7 +190,8 @@ static void check_halt(run_state *st, const run_result *r, const char *line) {
   bool hit = o->halt_pct ? count * 100.0 >= o->halt_value * (double)base
                          : (double)count >= o->halt_value;
   if (!hit) return;
-  st->halted = st->stopping = true;
+  st->halted = true;
+  stop_new_jobs(st);
   /* GNU parallel's exit status after a halt: success → 0; N% → the
    * percentage of jobs that failed (rounded up); a count of 1 → the exit
    * status of that job (128 + signal if killed); a larger count → the
@@ -332,8 +341,10 @@ static int main_task(void *arg) {
   if (!rc) rc = start_slots(st);
   if (!rc && (o->bar || o->progress || o->eta))
     rc = weft_aio_spawn_named("run-progress", run_progress_task, st, &progress);
-  for (unsigned i = 0; st->slots && i < st->nslots; i++)
-    if (st->slots[i].task) weft_aio_await(st->slots[i].task);
+  for (unsigned i = 0; st->slots && i < st->nslots; i++) {
+    int wrc = st->slots[i].task ? weft_aio_await(st->slots[i].task) : 0;
+    if (wrc && !rc) rc = wrc; /* a job that could not be run: not a success */
+  }
   st->stopping = true;
   weft_aio_task *helpers[] = {reader, sigs[0], sigs[1], progress};
   stop_helpers(helpers, 4);

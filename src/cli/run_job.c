@@ -11,7 +11,6 @@
  * parallel's termination sequence: TERM, TERM, TERM, KILL with 200, 100,
  * 50, 25 ms between them. A failed try is run again up to --retries
  * times; only the last try's output is kept. */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -70,57 +69,24 @@ int run_pump(void *arg) {
   }
 }
 
-/* Signals every descendant of pid (not pid itself), found through
- * /proc/<pid>/task/<tid>/children, depth first. Only used while the job is
- * not a group leader of its own (see kill_group). */
-static void kill_descendants(int pid, int sig, int depth) {
-  if (depth > 32) return;
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/task", pid);
-  DIR *d = opendir(path);
-  if (!d) return;
-  for (struct dirent *e; (e = readdir(d));) {
-    if (e->d_name[0] == '.') continue;
-    char cpath[128];
-    snprintf(cpath, sizeof cpath, "/proc/%d/task/%.20s/children", pid, e->d_name);
-    FILE *f = fopen(cpath, "re");
-    if (!f) continue;
-    for (int child; fscanf(f, "%d", &child) == 1;) {
-      kill_descendants(child, sig, depth + 1);
-      kill(child, sig);
-    }
-    fclose(f);
-  }
-  closedir(d);
-}
-
-/* Signals the job's process group. aio's new_group makes every job lead
- * one; until aio_process.c implements it (setsid in the child), kill(-pid)
- * finds no group, and the job's descendants are signalled one by one
- * instead, so that nothing it started outlives it. The pid is safe to use
- * while the child is unreaped (kill(p, 0) says EALREADY once it is). */
-static int kill_group(weft_aio_process *p, int sig) {
-  int rc = weft_aio_process_kill(p, 0);
-  if (rc) return rc;
-  int pid = weft_aio_process_pid(p);
-  if (kill(-pid, sig) == 0) return 0;
-  kill(pid, SIGSTOP); /* no new children while we look */
-  kill_descendants(pid, sig, 0);
-  kill(pid, sig);
-  kill(pid, SIGCONT);
-  return 0;
-}
-
+/* Kills the slot's job: GNU parallel's termination sequence to its whole
+ * process group (every job leads one: new_group), so that what the job
+ * started dies with it. The sequence goes on while anything of the group
+ * is left, even once the job itself has exited (a child that ignores TERM
+ * gets the KILL). */
 void run_kill_job(run_slot *s) {
   static const struct { int sig; unsigned ms; } seq[] = {
       {SIGTERM, 200}, {SIGTERM, 100}, {SIGTERM, 50}, {SIGKILL, 25}};
   for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
-    if (kill_group(s->proc, seq[i].sig) == WEFT_EALREADY) return;
+    if (weft_aio_process_kill_group(s->proc, seq[i].sig) == WEFT_EALREADY) return;
+    uint64_t until = weft_now_ns() + seq[i].ms * WEFT_MS;
     weft_aio_scope sc;
     weft_aio_scope_enter(&sc, seq[i].ms * WEFT_MS);
     int rc = weft_aio_process_wait(s->proc, NULL, NULL);
     weft_aio_scope_exit(&sc);
-    if (rc == 0) return;
+    if (rc == 0 && weft_aio_process_kill_group(s->proc, 0) == WEFT_EALREADY) return;
+    uint64_t now = weft_now_ns();
+    if (rc == 0 && now < until) weft_aio_sleep(until - now); /* leader gone, group not */
   }
 }
 
@@ -398,8 +364,7 @@ int run_worker(void *arg) {
     free(s->job);
     s->job = NULL;
     if (rc == WEFT_ECANCELED) break;
-    if (rc) {
-      fprintf(stderr, "weft run: %s\n", weft_strerror(rc));
+    if (rc) { /* reported by run_execute, which exits non-zero */
       st->stopping = true;
       return rc;
     }

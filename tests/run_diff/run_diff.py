@@ -2,7 +2,7 @@
 """tests/run_diff/run_diff.py — `weft run` against GNU parallel, its oracle.
 
     run_diff.py table --weft BIN [--table cases.txt] [--only a,b] [--self] [-v]
-    run_diff.py extra --weft BIN sigint|resume|inject|many|big
+    run_diff.py extra --weft BIN sigint|resume|inject|many|big|bar
 
 `table` runs every case of cases.txt (format at its top) through
 `parallel --will-cite` and `weft run` and compares stdout, the exit status
@@ -246,7 +246,7 @@ def main():
     t.add_argument("-v", "--verbose", action="store_true")
     x = sub.add_parser("extra")
     x.add_argument("--weft", required=True)
-    x.add_argument("check", choices=["sigint", "resume", "inject", "many", "big"])
+    x.add_argument("check", choices=["sigint", "resume", "inject", "many", "big", "bar"])
     opts = ap.parse_args()
     if "/" in opts.weft:  # the cases run in directories of their own
         opts.weft = os.path.abspath(opts.weft)

@@ -4,12 +4,16 @@
   sigint   SIGINT mid-run: new jobs stop, running ones finish, no job process
            is left, the joblog holds every finished job; a second SIGINT
            kills the running jobs; the interrupted run resumes with nothing
-           lost and nothing run twice
+           lost and nothing run twice; jobs that leave a background child
+           behind (`sh -c 'sleep 30 & sleep 30'`) lose it too when they are
+           killed: each job's whole process group is
   resume   --resume and --resume-failed after a --halt, against GNU parallel
   inject   shell-shaped inputs are passed as data, never run
   many     100,000 jobs, in order, memory bounded; stdin streams (jobs start
-           before it ends)
+           before it ends); a million stdin lines (--dry-run) in a few MB
   big      jobs printing 100 MB, grouped and complete
+  bar      --bar / --eta on a terminal (a pty): a line redrawn in place with
+           done/running/failed counts and an ETA; off a terminal, one line
 
 Each returns 0 (passed) or 1, printing what failed.
 """
@@ -76,12 +80,13 @@ def sleeper(tmp):
     return path
 
 
-def interrupted_run(weft, tmp, env, jl, signals, job_secs):
-    """Starts 40 jobs of job_secs at -j4, sends `signals` SIGINTs 1.2 s in;
+def interrupted_run(weft, tmp, env, jl, signals, job_secs, job=None):
+    """Starts 40 jobs of job_secs at -j4 (or the shell command job, where
+    SLP stands for the sleeper), sends `signals` SIGINTs 1.2 s in;
     returns (exit status, stdout lines, seconds from first signal to exit)."""
     slp = sleeper(tmp)
-    args = [weft, "run", "-j4", "--joblog", jl, "touch started.{}; %s %s; echo {}" % (slp, job_secs),
-            ":::"] + [str(i) for i in range(1, 41)]
+    job = job.replace("SLP", slp) if job else "touch started.{}; %s %s; echo {}" % (slp, job_secs)
+    args = [weft, "run", "-j4", "--joblog", jl, job, ":::"] + [str(i) for i in range(1, 41)]
     p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          cwd=tmp, env=env, start_new_session=True)
     time.sleep(1.2)
@@ -153,7 +158,40 @@ def check_sigint(opts):
         c.expect(not left, "two SIGINTs: the running jobs were killed (%s left)" % left)
         for pid in left:
             os.kill(pid, signal.SIGKILL)
+        check_grandchildren(c, opts, tmp, env)
     return c.result()
+
+
+def check_grandchildren(c, opts, tmp, env):
+    """Two SIGINTs while every slot holds a job whose shell has a sleep in
+    the background and one in the foreground (its grandchildren, which the
+    shell never signals): none may survive, and the joblog must hold every
+    job that finished before, the killed ones marked as such."""
+    for f in os.listdir(tmp):
+        if f.startswith("started."):
+            os.unlink(os.path.join(tmp, f))
+    jl = os.path.join(tmp, "jl3")
+    # jobs 4, 8, 10, 14, ... hang (two sleeps of 30 s); the others take 0.1 s
+    job = ("touch started.{}; case {} in *[048]) SLP 30 & SLP 30;; *) SLP 0.1;; esac; "
+           "echo {}")
+    rc, lines, secs, slp, err = interrupted_run(opts.weft, tmp, env, jl, 2, None, job)
+    c.expect(rc != "hung" and secs < 10,
+             "grandchildren: weft exits soon after two SIGINTs (status %s after %.1f s)"
+             % (rc, secs))
+    left = wait_gone(os.path.basename(slp), 3)
+    c.expect(not left, "grandchildren: no background or foreground sleep left (%s)" % left)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    rows = joblog_args(jl)
+    done = {int(x) for x in lines if x.isdigit()}
+    started = {int(f.split(".")[1]) for f in os.listdir(tmp) if f.startswith("started.")}
+    killed = {s for s, r in rows.items() if r[1] != "0"}
+    c.expect(done and done == {s for s, r in rows.items() if r[0] == "0" and r[1] == "0"},
+             "grandchildren: the joblog holds every finished job (%d outputs, %d rows)"
+             % (len(done), len(rows)))
+    c.expect(killed and all(s % 10 in (0, 4, 8) for s in killed) and started == done | killed,
+             "grandchildren: the killed jobs are the hanging ones, logged with their signal "
+             "(%d killed, %d started)" % (len(killed), len(started)))
 
 
 def both(cmdlines, tmp, env, weft):
@@ -266,7 +304,51 @@ def check_many(opts):
         c.expect(first == b"first\n", "stdin streams: a job ran before stdin ended (%r)" % first)
         p.stdin.close()
         p.wait(timeout=30)
+        check_million(c, opts, tmp, env)
     return c.result()
+
+
+def vm_hwm_kb(pid):
+    """Peak RSS of a running process since its exec (VmHWM), in KB; ru_maxrss
+    would count the parent's pages the child had before its exec too."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def check_million(c, opts, tmp, env):
+    """A million stdin lines through --dry-run (no processes, so it takes a
+    second): all of them, in order, while weft's own peak memory stays a
+    small constant (the inputs wait in a bounded queue, not in memory)."""
+    n = 1000000
+    with open(os.path.join(tmp, "million"), "wb") as f:
+        f.write("".join("%d\n" % i for i in range(1, n + 1)).encode())
+    hwm = 0
+    env = dict(env)  # ASan keeps 256 MB of freed blocks by default: judge weft, not that
+    env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8").lstrip(":")
+    with open(os.path.join(tmp, "million"), "rb") as fin:
+        p = subprocess.Popen([opts.weft, "run", "-k", "--dry-run", "echo"], stdin=fin,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tmp,
+                             env=env)
+        lines = 0
+        last = b""
+        for line in p.stdout:
+            lines += 1
+            last = line
+            if lines % 20000 == 0:  # monotonic: the last reading is the peak so far
+                hwm = max(hwm, vm_hwm_kb(p.pid))
+        status = p.wait(timeout=60)
+    c.expect(status == 0 and lines == n and last == b"echo %d\n" % n,
+             "a million stdin lines: %d commands, the last %r" % (lines, last))
+    # the sanitizers' shadow memory and bookkeeping are tens of MB of their own
+    limit = 64 if ("asan" in opts.weft or "tsan" in opts.weft) else 32
+    c.expect(0 < hwm // 1024 <= limit,
+             "a million stdin lines: peak RSS %d MB <= %d MB" % (hwm // 1024, limit))
 
 
 def read_line_within(f, secs):
@@ -310,6 +392,47 @@ def check_big(opts):
     return c.result()
 
 
+def pty_stderr(args):
+    """Runs args with stderr on a new pty; returns (status, what it printed)."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every writer is gone
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    return p.wait(timeout=60), out.decode("utf-8", "replace")
+
+
+def check_bar(opts):
+    c = Check("bar")
+    # 12 jobs of 0.3 s, 2 at a time: about 1.8 s, redrawn every 0.2 s
+    args = [opts.weft, "run", "--bar", "--eta", "-j2", "sleep 0.3; exit {}", ":::"] + \
+        ["0"] * 11 + ["3"]
+    rc, err = pty_stderr(args)
+    c.expect(rc == 1, "on a pty: exit status 1 for one failed job (got %s)" % rc)
+    draws = [d for d in err.split("\r") if "weft run:" in d]
+    c.expect(len(draws) >= 4, "on a pty: the line is redrawn in place (%d draws)" % len(draws))
+    c.expect(any("ETA" in d and "running" in d for d in draws[:-1]),
+             "on a pty: live draws show the running jobs and an ETA")
+    c.expect(any("#" in d and "[" in d for d in draws), "on a pty: --bar draws a bar")
+    last = draws[-1] if draws else ""
+    c.expect("100% 12/12 done, 0 running, 1 failed" in last,
+             "on a pty: the last draw counts every job (%r)" % last.strip())
+    p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    err = p.stderr.decode()
+    c.expect("\r" not in err and err.count("\n") == 1 and "12/12 done" in err,
+             "off a terminal: one summary line (%r)" % err)
+    return c.result()
+
+
 def main(opts):
     return {"sigint": check_sigint, "resume": check_resume, "inject": check_inject,
-            "many": check_many, "big": check_big}[opts.check](opts)
+            "many": check_many, "big": check_big, "bar": check_bar}[opts.check](opts)
