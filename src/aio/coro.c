@@ -201,7 +201,7 @@ int weft__coro_yield(void *out, void **in) {
   return 0;
 }
 
-bool weft__coro_can_transfer(const weft__coro *from, const weft__coro *to) {
+static inline bool transfer_ok(const weft__coro *from, const weft__coro *to) {
 #if defined(WEFT_CORO_HAVE_ASM)
   return from && to && from != to && from == weft__coro_tl_current &&
          to->status == WEFT__CORO_SUSPENDED && from->backend == WEFT__CORO_ASM &&
@@ -212,8 +212,12 @@ bool weft__coro_can_transfer(const weft__coro *from, const weft__coro *to) {
 #endif
 }
 
+bool weft__coro_can_transfer(const weft__coro *from, const weft__coro *to) {
+  return transfer_ok(from, to);
+}
+
 int weft__coro_transfer(weft__coro *from, weft__coro *to, void *in) {
-  if (!weft__coro_can_transfer(from, to)) return WEFT_EINVAL;
+  if (!transfer_ok(from, to)) return WEFT_EINVAL;
 #if defined(WEFT_CORO_HAVE_ASM)
   from->status = WEFT__CORO_SUSPENDED;
   to->status = WEFT__CORO_RUNNING;

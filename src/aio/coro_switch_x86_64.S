@@ -31,10 +31,18 @@ weft__coro_switch_asm:
         .cfi_adjust_cfa_offset 8
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
+        movl    (%rsp), %eax
+        movzwl  4(%rsp), %edx
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
-        ldmxcsr (%rsp)
-        fldcw   4(%rsp)
+        /* Loading MXCSR and the x87 control word stalls the pipeline; they
+         * almost never differ between the two sides, so load them only when
+         * they do (a well-predicted branch). */
+        cmpl    (%rsp), %eax
+        jne     1f
+        cmpw    4(%rsp), %dx
+        jne     1f
+2:
         addq    $8, %rsp
         .cfi_adjust_cfa_offset -8
         popq    %r15
@@ -57,6 +65,11 @@ weft__coro_switch_asm:
         popq    %rcx
         .cfi_adjust_cfa_offset -8
         jmpq    *%rcx
+1:
+        .cfi_adjust_cfa_offset 64
+        ldmxcsr (%rsp)
+        fldcw   4(%rsp)
+        jmp     2b
         .cfi_endproc
         .size   weft__coro_switch_asm, .-weft__coro_switch_asm
 

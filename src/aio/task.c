@@ -288,7 +288,8 @@ void weft__aio_watch_remove(weft_aio_task *t, weft__aio_watch *w) {
 
 /* The earliest deadline that applies to t's awaits now (scopes up to the
  * first shield). */
-static uint64_t effective_deadline(const weft_aio_task *t) {
+static inline uint64_t effective_deadline(const weft_aio_task *t) {
+  if (weft_likely(!t->scope)) return WEFT_FOREVER;
   uint64_t d = WEFT_FOREVER;
   for (const weft_aio_scope *s = t->scope; s; s = s->outer) {
     if (s->deadline_ns < d) d = s->deadline_ns;
@@ -299,7 +300,14 @@ static uint64_t effective_deadline(const weft_aio_task *t) {
 
 /* What an await of t would be interrupted by now: 0, WEFT_ETIMEDOUT (an
  * active scope's deadline passed: the scope is marked) or WEFT_ECANCELED. */
-static int pending_interrupt(weft_aio_task *t) {
+static int scoped_interrupt(weft_aio_task *t);
+
+static inline int pending_interrupt(weft_aio_task *t) {
+  if (weft_likely(!t->scope)) return t->cancelled ? WEFT_ECANCELED : 0;
+  return scoped_interrupt(t);
+}
+
+static int scoped_interrupt(weft_aio_task *t) {
   uint64_t now = 0;
   for (weft_aio_scope *s = t->scope; s; s = s->outer) {
     if (s->expired) return WEFT_ETIMEDOUT;
