@@ -180,6 +180,9 @@ static int reuse_main(void *arg) {
   T_RC(weft_aio_tcp_listen("127.0.0.1", port, 16, 0, &b), WEFT_EADDRINUSE);
   T_TRUE(b == NULL);
   weft_aio_server_close(a);
+  /* an address of no interface here (TEST-NET-1): the caller's mistake */
+  T_RC(weft_aio_tcp_listen("192.0.2.1", 0, 16, 0, &b), WEFT_EINVAL);
+  T_TRUE(b == NULL);
 
   T_OK(weft_aio_tcp_listen("127.0.0.1", 0, 16, WEFT_AIO_REUSEPORT, &a));
   port = weft_aio_server_port(a);

@@ -241,7 +241,8 @@ enum {
  * stream was closed by another task), WEFT_EEOF (see read). */
 int weft_aio_tcp_connect(const char *host, int port, weft_aio_stream **out);
 /* Listens on host:port (NULL host = all IPv4 addresses, "::" = IPv6; port 0
- * = any: read it with weft_aio_server_port). */
+ * = any: read it with weft_aio_server_port). WEFT_EINVAL also for an
+ * address that is not this host's or of a family it lacks. */
 int weft_aio_tcp_listen(const char *host, int port, int backlog, int flags,
                         weft_aio_server **out);
 int weft_aio_unix_connect(const char *path, weft_aio_stream **out);

@@ -33,7 +33,8 @@ static int map_uv(int e) {
   case UV_ETIMEDOUT: return WEFT_ETIMEDOUT;
   case UV_ENOENT: case UV_EAI_NONAME: return WEFT_ENOENT;
   case UV_ENOMEM: case UV_EAI_MEMORY: return WEFT_ENOMEM;
-  case UV_EINVAL: return WEFT_EINVAL;
+  case UV_EINVAL: case UV_EAFNOSUPPORT: case UV_EADDRNOTAVAIL:
+    return WEFT_EINVAL; /* an address this socket or host cannot use: the caller's */
   case UV_ECANCELED: return WEFT_ECANCELED;
   case UV_EOF: return WEFT_EEOF;
   case UV_EBUSY: return WEFT_EBUSY;
