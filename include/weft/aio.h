@@ -277,7 +277,9 @@ int weft_aio_drain(weft_aio_stream *s);
 int weft_aio_shutdown(weft_aio_stream *s);
 /* Closes and frees the stream; pending reads and writes of other tasks on
  * it return WEFT_ECLOSED. Queued data not yet sent is dropped; drain first
- * to keep it. NULL is a no-op. */
+ * to keep it. NULL is a no-op. Every stream must be closed in a task of its
+ * loop before the loop ends: the loop does not close streams left open (its
+ * owner may still hold the pointer), and their memory and descriptor leak. */
 void weft_aio_close(weft_aio_stream *s);
 
 /* The text of the last I/O error in this thread ("" if none). */
