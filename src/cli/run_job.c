@@ -152,14 +152,17 @@ static void close_memfds(run_slot *s) {
     if (s->mfd[i] >= 0) close(s->mfd[i]), s->mfd[i] = -1;
 }
 
-static int spawn_memfd(run_slot *s, char **argv, weft_aio_process_options *po) {
-  run_state *st = s->st;
+/* false when the kernel gives no memfds: the job's output goes through pipes */
+static bool open_memfds(run_slot *s) {
   s->mfd[0] = memfd_create("weft-run-stdout", MFD_CLOEXEC);
   s->mfd[1] = memfd_create("weft-run-stderr", MFD_CLOEXEC);
-  if (s->mfd[0] < 0 || s->mfd[1] < 0) {
-    close_memfds(s);
-    return WEFT_ENOSYS;
-  }
+  if (s->mfd[0] >= 0 && s->mfd[1] >= 0) return true;
+  close_memfds(s);
+  return false;
+}
+
+static int spawn_memfd(run_slot *s, char **argv, weft_aio_process_options *po) {
+  run_state *st = s->st;
   dup2(s->mfd[0], 1);
   dup2(s->mfd[1], 2);
   int rc = weft_aio_process_spawn((const char *const *)argv, po, &s->proc);
@@ -194,12 +197,8 @@ static int spawn_job(run_slot *s, char **argv, bool *memfd) {
   const run_opts *o = s->st->o;
   weft_aio_process_options po = {.new_group = true, .env = (const char *const *)s->env};
   snprintf(s->seq_var, sizeof s->seq_var, "PARALLEL_SEQ=%llu", (unsigned long long)s->job->seq);
-  *memfd = use_memfd(s->st);
-  if (*memfd) {
-    int rc = spawn_memfd(s, argv, &po);
-    if (rc != WEFT_ENOSYS) return rc;
-    *memfd = false;
-  }
+  *memfd = use_memfd(s->st) && open_memfds(s);
+  if (*memfd) return spawn_memfd(s, argv, &po);
   if (captures(o)) po.pipes = WEFT_AIO_PIPE_STDOUT | WEFT_AIO_PIPE_STDERR;
   return weft_aio_process_spawn((const char *const *)argv, &po, &s->proc);
 }
