@@ -9,12 +9,15 @@
  *   CHECK / CHECK_RC: every failure is printed on stderr and counted in
  *     failures, the task returns BAD; run_main asserts failures == 0.
  *
- * Every T_RC / CHECK_RC failure also names weft_aio_last_error(). */
+ * Every T_RC / CHECK_RC failure also names weft_aio_last_error(). run_main
+ * runs a task as a loop's main and checks both families and the open
+ * descriptors; warm_up is the group setup every aio test uses. */
 #ifndef WEFT_TESTS_AIO_TESTUTIL_H
 #define WEFT_TESTS_AIO_TESTUTIL_H
 
 #include <stdarg.h>
 #include <stdio.h>
+#include "testutil.h"
 #include "weft/aio.h"
 #include "weft/core.h"
 
@@ -79,5 +82,31 @@ __attribute__((unused)) static int failures;
       return BAD;                                                               \
     }                                                                           \
   } while (0)
+
+static int aio_nothing(void *arg) {
+  (void)arg;
+  return 0;
+}
+
+/* A cmocka group setup: libuv opens a process-wide signal pipe with its
+ * first loop, for good, so one loop runs before any test counts
+ * descriptors. */
+__attribute__((unused)) static int warm_up(void **state) {
+  (void)state;
+  return weft_aio_run(aio_nothing, NULL);
+}
+
+/* Runs fn as the main task of a loop; fails the test on a recorded check
+ * failure (either family), a code other than 0, or a descriptor left open. */
+__attribute__((unused)) static void run_main(weft_aio_fn fn, void *arg) {
+  g_fail[0] = '\0';
+  failures = 0;
+  int fds = open_fd_count();
+  int rc = weft_aio_run(fn, arg);
+  if (g_fail[0]) fail_msg("%s", g_fail);
+  assert_weft(rc, 0);
+  assert_int_equal(failures, 0);
+  assert_int_equal(open_fd_count(), fds);
+}
 
 #endif /* WEFT_TESTS_AIO_TESTUTIL_H */

@@ -26,26 +26,6 @@
 
 #define MS WEFT_MS
 
-static int noop(void *arg) {
-  (void)arg;
-  return 0;
-}
-
-/* libuv opens a process-wide signal pipe with its first loop, for good:
- * run one loop before any test counts descriptors. */
-static int warm_up(void **state) {
-  (void)state;
-  return weft_aio_run(noop, NULL);
-}
-
-static void run_main(weft_aio_fn fn, void *arg) {
-  failures = 0;
-  int fds = open_fd_count();
-  assert_weft(weft_aio_run(fn, arg), 0);
-  assert_int_equal(failures, 0);
-  assert_int_equal(open_fd_count(), fds);
-}
-
 /* ==== signals ==== */
 
 struct sigw {

@@ -32,7 +32,7 @@ extern char **environ;
 static bool g_skip;
 static char g_skip_why[256];
 
-static void run_main(weft_aio_fn fn, void *arg) {
+static void run_main_or_skip(weft_aio_fn fn, void *arg) {
   g_fail[0] = '\0';
   g_skip = false;
   int fds = open_fd_count();
@@ -140,7 +140,7 @@ static int names_main(void *arg) {
 
 static void test_names_and_refused(void **state) {
   (void)state;
-  run_main(names_main, NULL);
+  run_main_or_skip(names_main, NULL);
 }
 
 static int ipv6_main(void *arg) {
@@ -167,7 +167,7 @@ static int ipv6_main(void *arg) {
 
 static void test_ipv6(void **state) {
   (void)state;
-  run_main(ipv6_main, NULL);
+  run_main_or_skip(ipv6_main, NULL);
 }
 
 /* ---- EADDRINUSE and SO_REUSEPORT ---- */
@@ -204,7 +204,7 @@ static int reuse_main(void *arg) {
 
 static void test_addrinuse_reuseport(void **state) {
   (void)state;
-  run_main(reuse_main, NULL);
+  run_main_or_skip(reuse_main, NULL);
 }
 
 /* ---- Unix domain sockets ---- */
@@ -246,7 +246,7 @@ static int unix_main(void *arg) {
 
 static void test_unix(void **state) {
   (void)state;
-  run_main(unix_main, NULL);
+  run_main_or_skip(unix_main, NULL);
 }
 
 /* ---- accept: cancelled, then closed by another task ---- */
@@ -303,7 +303,7 @@ static int accept_main(void *arg) {
 
 static void test_accept_cancel_close(void **state) {
   (void)state;
-  run_main(accept_main, NULL);
+  run_main_or_skip(accept_main, NULL);
 }
 
 /* ---- 10,000 concurrent connections ---- */
@@ -483,18 +483,7 @@ static void test_many_connections(void **state) {
   }
   memset(&g_many, 0, sizeof g_many);
   g_many.n = n;
-  run_main(many_main, NULL);
-}
-
-static int nothing(void *arg) {
-  (void)arg;
-  return 0;
-}
-
-/* libuv opens a process-wide pipe at its first loop: not a leak of ours. */
-static int warm_up(void **state) {
-  (void)state;
-  return weft_aio_run(nothing, NULL);
+  run_main_or_skip(many_main, NULL);
 }
 
 int main(int argc, char **argv) {

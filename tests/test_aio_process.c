@@ -26,52 +26,10 @@
 #include <errno.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "aio_testutil.h"
 #include "weft/aio.h"
 
 #define MS WEFT_MS
-#define BAD (-9999) /* a task's code after a failed check */
-
-static int failures;
-
-#define CHECK(c)                                                                \
-  do {                                                                          \
-    if (!(c)) {                                                                 \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);     \
-      failures++;                                                               \
-      return BAD;                                                               \
-    }                                                                           \
-  } while (0)
-
-#define CHECK_RC(expr, expect)                                                  \
-  do {                                                                          \
-    int r_ = (expr), x_ = (expect);                                             \
-    if (r_ != x_) {                                                             \
-      fprintf(stderr, "%s:%d: %s = %s, expected %s (%s)\n", __FILE__, __LINE__, \
-              #expr, weft_err_name(r_), weft_err_name(x_), weft_aio_last_error()); \
-      failures++;                                                               \
-      return BAD;                                                               \
-    }                                                                           \
-  } while (0)
-
-static int noop(void *arg) {
-  (void)arg;
-  return 0;
-}
-
-/* libuv opens a process-wide signal pipe with its first loop, for good:
- * run one loop before any test counts descriptors. */
-static int warm_up(void **state) {
-  (void)state;
-  return weft_aio_run(noop, NULL);
-}
-
-static void run_main(weft_aio_fn fn, void *arg) {
-  failures = 0;
-  int fds = open_fd_count();
-  assert_weft(weft_aio_run(fn, arg), 0);
-  assert_int_equal(failures, 0);
-  assert_int_equal(open_fd_count(), fds);
-}
 
 /* Reads s to its end into buf (NUL-terminated); the length, or a code. */
 static int read_all(weft_aio_stream *s, char *buf, size_t cap) {

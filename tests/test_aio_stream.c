@@ -28,16 +28,6 @@
 
 #define MS WEFT_MS
 
-/* Runs fn as the main task; checks its code, the recorded failure and fds. */
-static void run_main(weft_aio_fn fn, void *arg) {
-  g_fail[0] = '\0';
-  int fds = open_fd_count();
-  int rc = weft_aio_run(fn, arg);
-  if (g_fail[0]) fail_msg("%s", g_fail);
-  assert_weft(rc, 0);
-  assert_int_equal(open_fd_count(), fds);
-}
-
 /* ---- helpers (in tasks) ---- */
 
 /* A connected TCP pair on loopback: *c the client end, *s the server end. */
@@ -718,17 +708,6 @@ static void test_bad_args(void **state) {
   assert_weft(weft_aio_stream_open_fd(0, &s), WEFT_EPERM); /* no loop */
   assert_weft(weft_aio_tcp_connect("127.0.0.1", 1, &s), WEFT_EPERM);
   weft_aio_close(NULL);
-}
-
-static int nothing(void *arg) {
-  (void)arg;
-  return 0;
-}
-
-/* libuv opens a process-wide pipe at its first loop: not a leak of ours. */
-static int warm_up(void **state) {
-  (void)state;
-  return weft_aio_run(nothing, NULL);
 }
 
 int main(void) {

@@ -19,22 +19,7 @@
 
 #define MS WEFT_MS
 
-
 static bool g_skip;
-
-static void run_main(weft_aio_fn fn, void *arg) {
-  g_fail[0] = '\0';
-  g_skip = false;
-  int fds = open_fd_count();
-  int rc = weft_aio_run(fn, arg);
-  if (g_fail[0]) fail_msg("%s", g_fail);
-  assert_weft(rc, 0);
-  assert_int_equal(open_fd_count(), fds);
-  if (g_skip) {
-    print_message("IPv6 loopback unavailable: skipped\n");
-    skip();
-  }
-}
 
 static int port_of(const struct sockaddr_storage *ss) {
   if (ss->ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)ss)->sin_port);
@@ -219,17 +204,6 @@ static int ipv6_main(void *arg) {
 static void test_ipv6(void **state) {
   (void)state;
   run_main(ipv6_main, NULL);
-}
-
-static int nothing(void *arg) {
-  (void)arg;
-  return 0;
-}
-
-/* libuv opens a process-wide pipe at its first loop: not a leak of ours. */
-static int warm_up(void **state) {
-  (void)state;
-  return weft_aio_run(nothing, NULL);
 }
 
 int main(void) {
