@@ -102,6 +102,15 @@ static void binned_track(FILE *f, const tr_model *m, size_t track, double y) {
   free(fn);
 }
 
+/* A duration in microseconds as people read it: "850 us", "12.5 ms",
+ * "2.41 s" (not "1.07e+03 ms"). */
+static const char *human_us(char *buf, size_t n, double us) {
+  if (us < 1000) snprintf(buf, n, "%.3g us", us);
+  else if (us < 1e6) snprintf(buf, n, "%.3g ms", us / 1000);
+  else snprintf(buf, n, "%.3g s", us / 1e6);
+  return buf;
+}
+
 void rep_timeline(FILE *f, const tr_model *m) {
   size_t *nsp = calloc(m->ntracks + 1, sizeof *nsp), *order = calloc(m->ntracks + 1, sizeof *order);
   if (!nsp || !order) goto out;
@@ -113,9 +122,10 @@ void rep_timeline(FILE *f, const tr_model *m) {
           LABEL_W + PLOT_W + 10, h);
   for (int t = 0; t <= 10; t++) { /* time axis */
     double x = LABEL_W + PLOT_W * t / 10;
+    char when[32];
     fprintf(f, "<line x1=\"%.1f\" y1=\"14\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#eee\"/>"
-            "<text x=\"%.1f\" y=\"11\" class=\"axis\">%.3g ms</text>\n",
-            x, x, h, x - 10, (m->t1 - m->t0) * t / 10 / 1000.0);
+            "<text x=\"%.1f\" y=\"11\" class=\"axis\">%s</text>\n",
+            x, x, h, x - 10, t ? human_us(when, sizeof when, (m->t1 - m->t0) * t / 10) : "0");
   }
   for (size_t r = 0; r < k; r++) {
     size_t i = order[r];
@@ -168,6 +178,7 @@ out:
 void rep_utilisation(FILE *f, const tr_model *m) {
   enum { NB = 200 };
   double busy[NB] = {0}, lanes_at[NB] = {0};
+  char span[32];
   double bw = (m->t1 > m->t0 ? m->t1 - m->t0 : 1) / NB;
   size_t nw = tr_worker_count(m);
   alive_lanes(m, lanes_at, NB, bw, nw > 0);
@@ -199,9 +210,10 @@ void rep_utilisation(FILE *f, const tr_model *m) {
   }
   fprintf(f, "%.0f,%.0f\"/>\n<text x=\"2\" y=\"16\" class=\"axis\">100%%</text>"
           "<text x=\"14\" y=\"%.0f\" class=\"axis\">0%%</text>"
-          "<text x=\"40\" y=\"%.0f\" class=\"axis\">0 ms</text>"
-          "<text x=\"%.0f\" y=\"%.0f\" class=\"axis\">%.3g ms (up to %.0f lanes)</text></svg>\n",
-          40 + W, H + 10, H + 12, H + 26, W - 60, H + 26, (m->t1 - m->t0) / 1000.0, lanes);
+          "<text x=\"40\" y=\"%.0f\" class=\"axis\">0</text>"
+          "<text x=\"%.0f\" y=\"%.0f\" class=\"axis\">%s (up to %.0f lanes)</text></svg>\n",
+          40 + W, H + 10, H + 12, H + 26, W - 60, H + 26,
+          human_us(span, sizeof span, m->t1 - m->t0), lanes);
 }
 
 void rep_histogram(FILE *f, const tr_model *m) {
@@ -226,9 +238,10 @@ void rep_histogram(FILE *f, const tr_model *m) {
     fprintf(f, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
             "fill=\"#59a14f\"><title>%.3g-%.3g us: %.0f tasks</title></rect>\n",
             40 + b * bw, 10 + H - h, bw - 2, h, lo, lo * 2, cnt[b]);
+    char at[32];
     if (b % 4 == 0)
-      fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" class=\"axis\">%.3g us</text>\n", 40 + b * bw,
-              H + 26, lo);
+      fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" class=\"axis\">%s</text>\n", 40 + b * bw,
+              H + 26, human_us(at, sizeof at, lo));
   }
   fprintf(f, "<text x=\"44\" y=\"22\" class=\"axis\">%.0f tasks (log scale)</text></svg>\n", maxc);
 }
