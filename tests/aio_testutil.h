@@ -109,4 +109,22 @@ __attribute__((unused)) static void run_main(weft_aio_fn fn, void *arg) {
   assert_int_equal(open_fd_count(), fds);
 }
 
+/* Spawns fn(arg); a failed spawn counts as a CHECK failure (NULL back). */
+__attribute__((unused)) static weft_aio_task *go(weft_aio_fn fn, void *arg) {
+  weft_aio_task *t = NULL;
+  if (weft_aio_spawn(fn, arg, &t)) failures++;
+  return t;
+}
+
+/* Awaits and releases t; returns its code. */
+__attribute__((unused)) static int finish(weft_aio_task *t) {
+  int rc = weft_aio_await(t);
+  weft_aio_task_release(t);
+  return rc;
+}
+
+/* Small integers as the pointers queues carry, and back. */
+#define P(i) ((void *)(uintptr_t)(i))
+#define I(p) ((uintptr_t)(p))
+
 #endif /* WEFT_TESTS_AIO_TESTUTIL_H */
