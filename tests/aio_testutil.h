@@ -123,6 +123,20 @@ __attribute__((unused)) static int finish(weft_aio_task *t) {
   return rc;
 }
 
+/* Echo server for one stream (a task; arg: the stream, which it owns):
+ * until EOF, then drain and close. */
+__attribute__((unused)) static int echo_conn(void *arg) {
+  weft_aio_stream *s = arg;
+  char buf[4096];
+  size_t n;
+  int rc;
+  while (!(rc = weft_aio_read(s, buf, sizeof buf, &n)))
+    if ((rc = weft_aio_write(s, buf, n))) break;
+  if (rc == WEFT_EEOF) rc = weft_aio_drain(s);
+  weft_aio_close(s);
+  return rc;
+}
+
 /* Small integers as the pointers queues carry, and back. */
 #define P(i) ((void *)(uintptr_t)(i))
 #define I(p) ((uintptr_t)(p))

@@ -48,18 +48,6 @@ static void run_main_or_skip(weft_aio_fn fn, void *arg) {
 
 /* ---- helpers ---- */
 
-static int echo_conn(void *arg) {
-  weft_aio_stream *s = arg;
-  char buf[256];
-  size_t n;
-  int rc;
-  while (!(rc = weft_aio_read(s, buf, sizeof buf, &n)))
-    if ((rc = weft_aio_write(s, buf, n))) break;
-  if (rc == WEFT_EEOF) rc = weft_aio_drain(s);
-  weft_aio_close(s);
-  return rc;
-}
-
 /* Accepts one connection on srv, echoes it on a task; *t its handle. */
 static int serve_one(weft_aio_server *srv, weft_aio_task **t) {
   weft_aio_stream *s;

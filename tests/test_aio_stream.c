@@ -66,19 +66,6 @@ static unsigned char pattern(size_t seed, size_t i) {
   return (unsigned char)((i * 131 + seed * 7 + (i >> 8)) & 0xff);
 }
 
-/* Echo server for one stream: until EOF, then drain and close. */
-static int echo_conn(void *arg) {
-  weft_aio_stream *s = arg;
-  char buf[4096];
-  size_t n;
-  int rc;
-  while (!(rc = weft_aio_read(s, buf, sizeof buf, &n)))
-    if ((rc = weft_aio_write(s, buf, n))) break;
-  if (rc == WEFT_EEOF) rc = weft_aio_drain(s);
-  weft_aio_close(s);
-  return rc;
-}
-
 /* ---- echo round trips ---- */
 
 struct echo_job {

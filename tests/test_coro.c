@@ -307,11 +307,7 @@ static void test_overflow(void **state) {
   }
   close(fd[1]);
   char buf[4096];
-  size_t len = 0;
-  for (ssize_t n; len < sizeof buf - 1 && (n = read(fd[0], buf + len, sizeof buf - 1 - len)) > 0;)
-    len += (size_t)n;
-  buf[len] = 0;
-  close(fd[0]);
+  read_to_end(fd[0], buf, sizeof buf);
   int status = 0;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   if (!strstr(buf, "weft: coroutine stack overflow (stack of 16 KB)")) {

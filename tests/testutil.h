@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <unistd.h>
 
 static inline double test_scale(void) {
   const char *s = getenv("WEFT_TEST_SCALE");
@@ -50,6 +51,17 @@ static inline int open_fd_count(void) {
     if (e->d_name[0] != '.') n++;
   closedir(d);
   return n - 1; /* the directory's own fd */
+}
+
+/* Reads fd to EOF (or until buf is full) and closes it; buf is
+ * NUL-terminated. For a forked child's stderr. */
+static inline size_t read_to_end(int fd, char *buf, size_t cap) {
+  size_t len = 0;
+  for (ssize_t n; len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) > 0;)
+    len += (size_t)n;
+  buf[len] = 0;
+  close(fd);
+  return len;
 }
 
 #endif /* WEFT_TESTUTIL_H */
