@@ -156,6 +156,7 @@ int weft_loop_spawn_threadsafe(weft_loop *l, weft_aio_fn fn, void *arg, weft_fut
       return rc;
     }
   }
+  weft_future *f = r->f; /* once posted, the loop may end the task and free r */
   int rc = weft__aio_post(l, remote_start, r);
   if (rc) {
     if (r->f) {
@@ -167,6 +168,6 @@ int weft_loop_spawn_threadsafe(weft_loop *l, weft_aio_fn fn, void *arg, weft_fut
     remote_unref(r);
     return rc;
   }
-  if (out) *out = r->f;
+  if (out) *out = f; /* the caller's reference, taken above */
   return 0;
 }
